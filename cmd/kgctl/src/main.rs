@@ -1,0 +1,2 @@
+//! kgctl: placeholder until the CLI lands.
+fn main() {}

@@ -1,0 +1,2 @@
+//! kilo-cni: placeholder until the CNI plugin lands.
+fn main() {}

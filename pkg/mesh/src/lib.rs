@@ -1,0 +1,18 @@
+//! kilo-mesh: the pure core of kilo-rs. It owns the domain vocabulary, the parsing of every
+//! `kilo.squat.ai/*` annotation value, the topology (segments, leaders, WireGuard IP allocation)
+//! and the per-node *plans* (WireGuard, addresses/routes/rules, firewall, CNI config).
+//!
+//! No I/O happens here: no tokio, netlink, kube or process spawning. Adapters take a plan, diff it
+//! against what they observe and apply the difference.
+
+pub mod allocate;
+pub mod annotations;
+pub mod egress;
+pub mod node;
+pub mod plan;
+pub mod topology;
+pub mod types;
+
+pub use node::{Node, Peer, Snapshot};
+pub use plan::Settings;
+pub use types::{Endpoint, Granularity, Host, IfName, NodeName, WgKey};

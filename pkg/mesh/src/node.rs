@@ -1,0 +1,120 @@
+//! The mesh's view of Kubernetes objects: a [`Node`] (from a Node and its annotations) and a
+//! [`Peer`] (from a Peer resource), plus the [`Snapshot`] a plan is computed from. Pure data.
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::egress::EgressIps;
+use crate::types::{Endpoint, Granularity, NodeName, WgKey};
+use crate::plan::wireguard::PresharedKey;
+
+/// How long a node's `last-seen` heartbeat stays fresh, in seconds.
+pub const READY_WINDOW_SECS: i64 = 60;
+
+/// A cluster node as the mesh sees it, after annotation parsing and validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// The node's name.
+    pub name: NodeName,
+    /// Location: the `location` annotation, else the topology label, else `""`.
+    pub location: String,
+    /// The `leader` annotation is present.
+    pub leader: bool,
+    /// Public WireGuard endpoint (`force-endpoint`, else the published `endpoint`).
+    pub endpoint: Option<Endpoint>,
+    /// Private IPs with their prefix, at most one per family (`force-internal-ip`, else the
+    /// published `internal-ip`, plus the other family's `InternalIP` from the Node status).
+    pub internal_ips: Vec<IpNet>,
+    /// The published WireGuard public key.
+    pub key: Option<WgKey>,
+    /// The published `wireguard-ip` (a claim that keeps the segment's address stable).
+    pub wireguard_ip: Option<IpNet>,
+    /// The published `last-seen`, unix seconds.
+    pub last_seen: Option<i64>,
+    /// `spec.podCIDRs` (one per family).
+    pub pod_cidrs: Vec<IpNet>,
+    /// `persistent-keepalive`, seconds.
+    pub persistent_keepalive: Option<u16>,
+    /// `allowed-location-ips`.
+    pub allowed_location_ips: Vec<IpNet>,
+    /// `discovered-endpoints`: what this node's WireGuard device observed, by public key.
+    pub discovered_endpoints: BTreeMap<WgKey, Endpoint>,
+    /// The published `granularity`.
+    pub granularity: Option<Granularity>,
+    /// The `egress-ip` addresses that parsed (problems are reported separately).
+    pub egress: EgressIps,
+}
+
+impl Node {
+    /// A node with only a name; every other field empty. Handy for tests and builders.
+    #[must_use]
+    pub fn named(name: NodeName) -> Self {
+        Self {
+            name,
+            location: String::new(),
+            leader: false,
+            endpoint: None,
+            internal_ips: Vec::new(),
+            key: None,
+            wireguard_ip: None,
+            last_seen: None,
+            pod_cidrs: Vec::new(),
+            persistent_keepalive: None,
+            allowed_location_ips: Vec::new(),
+            discovered_endpoints: BTreeMap::new(),
+            granularity: None,
+            egress: EgressIps::default(),
+        }
+    }
+
+    /// A node takes part in the mesh when it has a key, an endpoint, a pod CIDR and a
+    /// `last-seen` fresher than [`READY_WINDOW_SECS`] at `now` (unix seconds).
+    #[must_use]
+    pub fn is_ready(&self, now: i64) -> bool {
+        self.key.is_some()
+            && self.endpoint.is_some()
+            && !self.pod_cidrs.is_empty()
+            && self
+                .last_seen
+                .is_some_and(|t| now.saturating_sub(t) < READY_WINDOW_SECS)
+    }
+
+    /// The private IP of one family, if any.
+    #[must_use]
+    pub fn internal_ip(&self, v6: bool) -> Option<IpNet> {
+        self.internal_ips
+            .iter()
+            .copied()
+            .find(|n| matches!(n, IpNet::V6(_)) == v6)
+    }
+}
+
+/// A non-cluster WireGuard peer from a `Peer` resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    /// The resource name.
+    pub name: String,
+    /// `spec.allowedIPs`.
+    pub allowed_ips: Vec<IpNet>,
+    /// `spec.publicKey`.
+    pub public_key: WgKey,
+    /// `spec.endpoint`.
+    pub endpoint: Option<Endpoint>,
+    /// `spec.persistentKeepalive`, seconds.
+    pub persistent_keepalive: Option<u16>,
+    /// `spec.presharedKey`.
+    pub preshared_key: Option<PresharedKey>,
+}
+
+/// Everything a plan is computed from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// All nodes (ready or not), any order.
+    pub nodes: Vec<Node>,
+    /// All valid peers, any order.
+    pub peers: Vec<Peer>,
+    /// The current time, unix seconds (for `last-seen` freshness).
+    pub now: i64,
+}

@@ -1,0 +1,78 @@
+//! The WireGuard device plan of one node: listen port and peers. Pure data plus the
+//! `wg setconf`-style rendering used by `kgctl`; no I/O. The private key is never part of a plan.
+
+use std::fmt::Write as _;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::types::{Endpoint, IfName, WgKey};
+
+/// A preshared key. Redacted in `Debug` and in serialized plans; only adapters read the bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PresharedKey(pub WgKey);
+
+impl std::fmt::Debug for PresharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresharedKey(redacted)")
+    }
+}
+
+impl Serialize for PresharedKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(redacted)")
+    }
+}
+
+/// What kg wants the WireGuard device of a leader to look like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WireGuardPlan {
+    /// The device, e.g. `kilo0`.
+    pub interface: IfName,
+    /// UDP listen port.
+    pub listen_port: u16,
+    /// One peer per other segment and per Peer resource, sorted by public key.
+    pub peers: Vec<WgPeer>,
+}
+
+/// One WireGuard peer of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WgPeer {
+    /// Human label: `location:gcp`, `node:n3` or `peer:laptop`.
+    pub name: String,
+    /// The peer's public key (identity).
+    pub public_key: WgKey,
+    /// Where to reach it; a DNS host is resolved by the adapter.
+    pub endpoint: Option<Endpoint>,
+    /// Routed ranges, sorted and de-duplicated.
+    pub allowed_ips: Vec<IpNet>,
+    /// Keepalive interval in seconds; `None` means off.
+    pub persistent_keepalive: Option<u16>,
+    /// Optional preshared key.
+    pub preshared_key: Option<PresharedKey>,
+}
+
+impl WireGuardPlan {
+    /// Renders the plan as a `wg setconf`-style INI text (without the private key, with the
+    /// preshared keys redacted), for humans.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "[Interface]\n# {}\nListenPort = {}", self.interface, self.listen_port);
+        for p in &self.peers {
+            let _ = writeln!(out, "\n[Peer]\n# {}\nPublicKey = {}", p.name, p.public_key.to_base64());
+            if let Some(e) = &p.endpoint {
+                let _ = writeln!(out, "Endpoint = {e}");
+            }
+            let ips: Vec<String> = p.allowed_ips.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "AllowedIPs = {}", ips.join(", "));
+            if let Some(k) = p.persistent_keepalive {
+                let _ = writeln!(out, "PersistentKeepalive = {k}");
+            }
+            if p.preshared_key.is_some() {
+                let _ = writeln!(out, "PresharedKey = (redacted)");
+            }
+        }
+        out
+    }
+}
