@@ -1,0 +1,2 @@
+//! kilo-test-apiserver: placeholder.
+fn main() {}
