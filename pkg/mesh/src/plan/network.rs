@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::types::IfName;
+use crate::types::{IfName, TunnelKind};
 
 /// Kilo's policy-routing table.
 pub const KILO_TABLE: u32 = 1107;
@@ -123,8 +123,11 @@ pub struct NetworkPlan {
     pub wireguard_up: bool,
     /// MTU of the WireGuard link.
     pub mtu: u32,
-    /// Whether an encapsulation tunnel is needed.
-    pub tunnel: bool,
+    /// The encapsulation tunnel to maintain, if any.
+    pub tunnel: Option<TunnelKind>,
+    /// Private IPs of the same-location nodes reached through the tunnel (VXLAN floods to
+    /// them; IPIP needs no list), sorted.
+    pub tunnel_peers: Vec<IpAddr>,
     /// Addresses, sorted.
     pub addresses: Vec<AddressPlan>,
     /// Routes, sorted.
