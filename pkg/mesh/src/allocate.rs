@@ -1,1 +1,159 @@
-//! TODO
+//! WireGuard IP allocation for segments. Pure.
+//!
+//! Kilo hands out `--subnet` addresses by sorted segment index, so adding or removing a location
+//! renumbers every location after it (and resets their tunnels). kilo-rs never does:
+//! 1. a segment keeps the address its nodes already published (`wireguard-ip`), when that address
+//!    is inside the subnet and no segment earlier in key order claims it;
+//! 2. a segment without a claim starts at a slot derived from a stable hash (FNV-1a, 64 bit) of
+//!    its key and probes upwards to the first free address.
+//!
+//! So the result for one segment depends only on its own key and claims, except in the rare case
+//! of a hash collision between two unclaimed segments, which is resolved by key order. Once a
+//! leader has published its address, that claim pins it for good.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+/// One segment asking for an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The segment key (`location:<name>` or `node:<name>`).
+    pub key: &'a str,
+    /// Addresses its nodes published, in preference order (leader first).
+    pub claims: Vec<Ipv4Addr>,
+}
+
+/// FNV-1a over bytes, 64 bit: small, stable across versions and platforms.
+#[must_use]
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The usable host range of a subnet as integers (excludes network and broadcast addresses when
+/// the prefix is shorter than /31).
+fn host_range(subnet: Ipv4Net) -> (u32, u32) {
+    let net = u32::from(subnet.network());
+    let bcast = u32::from(subnet.broadcast());
+    if subnet.prefix_len() >= 31 {
+        (net, bcast)
+    } else {
+        (net + 1, bcast - 1)
+    }
+}
+
+/// Allocates one address per request. Requests may come in any order; the result is the same.
+/// A segment is missing from the result only when the subnet is exhausted.
+#[must_use]
+pub fn allocate(subnet: Ipv4Net, requests: &[Request<'_>]) -> BTreeMap<String, Ipv4Addr> {
+    let (lo, hi) = host_range(subnet);
+    let size = u64::from(hi - lo) + 1;
+    let mut sorted: Vec<&Request<'_>> = requests.iter().collect();
+    sorted.sort_by_key(|r| r.key);
+    sorted.dedup_by_key(|r| r.key);
+
+    let mut taken: BTreeSet<u32> = BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for r in &sorted {
+        let claim = r
+            .claims
+            .iter()
+            .map(|a| u32::from(*a))
+            .find(|a| (lo..=hi).contains(a) && !taken.contains(a));
+        if let Some(a) = claim {
+            taken.insert(a);
+            out.insert(r.key.to_owned(), Ipv4Addr::from(a));
+        }
+    }
+    let unclaimed: Vec<&&Request<'_>> =
+        sorted.iter().filter(|r| !out.contains_key(r.key)).collect();
+    for r in unclaimed {
+        if taken.len() as u64 >= size {
+            break;
+        }
+        let start = fnv1a64(r.key.as_bytes()) % size;
+        let free = (0..size)
+            .map(|i| lo + u32::try_from((start + i) % size).unwrap_or(0))
+            .find(|a| !taken.contains(a));
+        if let Some(a) = free {
+            taken.insert(a);
+            out.insert(r.key.to_owned(), Ipv4Addr::from(a));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(key: &str) -> Request<'_> {
+        Request {
+            key,
+            claims: vec![],
+        }
+    }
+
+    fn subnet() -> Ipv4Net {
+        "10.4.0.0/16".parse().unwrap()
+    }
+
+    #[test]
+    fn fnv_matches_reference_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    // Expected slots computed independently: 10.4.0.1 + fnv1a64(key) % 65534 (a Python one-liner).
+    #[test]
+    fn hashed_slots_are_literal() {
+        let got = allocate(subnet(), &[req("location:gcp"), req("location:aws")]);
+        let expected: BTreeMap<String, Ipv4Addr> = [
+            ("location:aws".to_owned(), "10.4.25.174".parse().unwrap()),
+            ("location:gcp".to_owned(), "10.4.11.93".parse().unwrap()),
+        ]
+        .into();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn claims_win_and_conflicts_go_to_the_first_key() {
+        let a = Request {
+            key: "location:a",
+            claims: vec!["10.4.0.1".parse().unwrap()],
+        };
+        let b = Request {
+            key: "location:b",
+            claims: vec!["10.4.0.1".parse().unwrap(), "10.4.0.2".parse().unwrap()],
+        };
+        let outside = Request {
+            key: "location:c",
+            claims: vec!["10.5.0.1".parse().unwrap()],
+        };
+        let got = allocate(subnet(), &[b, outside, a]);
+        assert_eq!(got["location:a"], "10.4.0.1".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(got["location:b"], "10.4.0.2".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(
+            got["location:c"],
+            "10.4.25.216".parse::<Ipv4Addr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn tiny_subnet_probes_and_exhausts() {
+        let s: Ipv4Net = "10.4.0.0/30".parse().unwrap();
+        let got = allocate(s, &[req("a"), req("b"), req("c")]);
+        assert_eq!(got.len(), 2, "a /30 has two usable addresses: {got:?}");
+        let addrs: BTreeSet<Ipv4Addr> = got.values().copied().collect();
+        let expected: BTreeSet<Ipv4Addr> =
+            ["10.4.0.1".parse().unwrap(), "10.4.0.2".parse().unwrap()].into();
+        assert_eq!(addrs, expected);
+    }
+}

@@ -18,6 +18,10 @@ pub struct EgressIps {
     pub v4: Option<Ipv4Addr>,
     /// IPv6 source for pod traffic leaving the cluster.
     pub v6: Option<Ipv6Addr>,
+    /// The value has an error that concerns IPv4 (the family falls back to MASQUERADE).
+    pub rejected_v4: bool,
+    /// The value has an error that concerns IPv6.
+    pub rejected_v6: bool,
 }
 
 /// One problem found in an `egress-ip` value.
@@ -93,6 +97,8 @@ pub fn parse(value: &str) -> (EgressIps, Vec<EgressProblem>) {
     let mut ips = EgressIps::default();
     let mut problems = Vec::new();
     if value.trim().is_empty() {
+        ips.rejected_v4 = true;
+        ips.rejected_v6 = true;
         return (ips, vec![EgressProblem::Empty]);
     }
     let (mut bad_v4, mut bad_v6) = (false, false);
@@ -124,6 +130,8 @@ pub fn parse(value: &str) -> (EgressIps, Vec<EgressProblem>) {
     if bad_v6 {
         ips.v6 = None;
     }
+    ips.rejected_v4 = bad_v4;
+    ips.rejected_v6 = bad_v6;
     (ips, problems)
 }
 

@@ -14,5 +14,6 @@ pub mod topology;
 pub mod types;
 
 pub use node::{Node, Peer, Snapshot};
-pub use plan::Settings;
+pub use plan::{NodePlan, Settings};
+pub use topology::{Segment, Topology};
 pub use types::{Endpoint, Granularity, Host, IfName, NodeName, WgKey};

@@ -7,8 +7,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::egress::EgressIps;
-use crate::types::{Endpoint, Granularity, NodeName, WgKey};
 use crate::plan::wireguard::PresharedKey;
+use crate::types::{Endpoint, Granularity, NodeName, WgKey};
 
 /// How long a node's `last-seen` heartbeat stays fresh, in seconds.
 pub const READY_WINDOW_SECS: i64 = 60;

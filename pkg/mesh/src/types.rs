@@ -243,17 +243,24 @@ impl FromStr for Endpoint {
             why,
         };
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (h, p) = rest.split_once("]:").ok_or_else(|| err("expected [ipv6]:port"))?;
+            let (h, p) = rest
+                .split_once("]:")
+                .ok_or_else(|| err("expected [ipv6]:port"))?;
             let ip: std::net::Ipv6Addr = h.parse().map_err(|_| err("invalid IPv6 address"))?;
             (Host::Ip(IpAddr::V6(ip)), p)
         } else {
-            let (h, p) = s.rsplit_once(':').ok_or_else(|| err("expected host:port"))?;
+            let (h, p) = s
+                .rsplit_once(':')
+                .ok_or_else(|| err("expected host:port"))?;
             if h.contains(':') {
                 return Err(err("IPv6 addresses must be written as [address]:port"));
             }
             let host = match h.parse::<std::net::Ipv4Addr>() {
                 Ok(ip) => Host::Ip(IpAddr::V4(ip)),
-                Err(_) if is_dns1123_subdomain(h) && !h.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                Err(_)
+                    if is_dns1123_subdomain(h)
+                        && !h.bytes().all(|b| b.is_ascii_digit() || b == b'.') =>
+                {
                     Host::Dns(h.to_owned())
                 }
                 Err(_) => return Err(err("host is neither an IP address nor a DNS name")),
@@ -319,7 +326,9 @@ impl FromStr for IfName {
         if s == "." || s == ".." {
             return Err(err("must not be . or .."));
         }
-        if s.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0) {
+        if s.bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0)
+        {
             return Err(err("must not contain '/', ':' or whitespace"));
         }
         Ok(Self(s.to_owned()))
@@ -406,4 +415,18 @@ pub enum TunnelKind {
     Ipip,
     /// VXLAN on `kilo.vxlan`.
     Vxlan,
+}
+
+impl TunnelKind {
+    /// The tunnel device kg uses for this kind: `tunl0` (IPIP) or `kilo.vxlan` (VXLAN).
+    #[must_use]
+    pub fn device(self) -> IfName {
+        IfName(
+            match self {
+                Self::Ipip => "tunl0",
+                Self::Vxlan => "kilo.vxlan",
+            }
+            .to_owned(),
+        )
+    }
 }

@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn dual_stack_conflist_with_portmap() {
         let v = conflist(&CniInputs {
-            pod_cidrs: vec!["10.42.1.0/24".parse().unwrap(), "fd00:10:42:1::/64".parse().unwrap()],
+            pod_cidrs: vec![
+                "10.42.1.0/24".parse().unwrap(),
+                "fd00:10:42:1::/64".parse().unwrap(),
+            ],
             mtu: 1420,
             portmap: true,
         });

@@ -3,7 +3,10 @@
 
 pub mod cni;
 pub mod firewall;
+pub mod firewall_build;
 pub mod network;
+pub mod render;
+pub mod routes;
 pub mod wireguard;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -96,4 +99,160 @@ pub struct EgressStatus {
     pub v4: EgressState<Ipv4Addr>,
     /// IPv6.
     pub v6: EgressState<Ipv6Addr>,
+}
+
+/// Everything kg programs on one node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodePlan {
+    /// The node.
+    pub node: NodeName,
+    /// Its segment key.
+    pub segment: String,
+    /// The segment's leader.
+    pub leader: NodeName,
+    /// Whether this node leads its segment (and so runs WireGuard).
+    pub is_leader: bool,
+    /// The segment's WireGuard IP (published as `wireguard-ip` by the leader).
+    pub wireguard_ip: Option<Ipv4Net>,
+    /// The WireGuard device (leaders only).
+    pub wireguard: Option<WireGuardPlan>,
+    /// Addresses, routes and rules.
+    pub network: NetworkPlan,
+    /// Firewall.
+    pub firewall: FirewallPlan,
+    /// The CNI conflist (`--cni`).
+    pub cni: Option<serde_json::Value>,
+    /// The egress source address in force per family, or why none is.
+    pub egress: EgressStatus,
+    /// What the topology and the planners dropped or could not do.
+    pub warnings: Vec<crate::topology::Warning>,
+}
+
+/// Computes the plan of node `settings.hostname`.
+pub fn plan(
+    snapshot: &crate::node::Snapshot,
+    settings: &Settings,
+    facts: &LocalFacts,
+) -> Result<NodePlan, crate::topology::TopologyError> {
+    let topo = crate::topology::Topology::new(
+        snapshot,
+        &settings.hostname,
+        settings.granularity,
+        settings.subnet,
+    )?;
+    Ok(plan_for(&topo, snapshot, settings, facts))
+}
+
+/// Computes the plan from an existing topology (`kgctl` shows both).
+#[must_use]
+pub fn plan_for(
+    topo: &crate::topology::Topology,
+    snapshot: &crate::node::Snapshot,
+    settings: &Settings,
+    facts: &LocalFacts,
+) -> NodePlan {
+    let me = topo.local_node();
+    let seg = topo.local_segment();
+    let (network, mut warnings) = routes::network_plan(topo, settings, facts);
+    let raw_me = snapshot
+        .nodes
+        .iter()
+        .find(|n| n.name == me.name)
+        .unwrap_or(me);
+    let egress = egress_status(raw_me, facts);
+    let firewall = firewall_build::firewall_plan(
+        topo,
+        settings,
+        &egress,
+        network.tunnel,
+        &network.tunnel_peers,
+    );
+    let cni = settings.cni.then(|| {
+        cni::conflist(&cni::CniInputs {
+            pod_cidrs: me.pod_cidrs.clone(),
+            mtu: settings.mtu,
+            portmap: facts.portmap,
+        })
+    });
+    warnings.extend(topo.warnings.iter().cloned());
+    warnings.sort();
+    warnings.dedup();
+    NodePlan {
+        node: me.name.clone(),
+        segment: seg.key.clone(),
+        leader: seg.leader_node().name.clone(),
+        is_leader: topo.is_leader(),
+        wireguard_ip: seg.wireguard_ip,
+        wireguard: topo.is_leader().then(|| wireguard_plan(topo, settings)),
+        network,
+        firewall,
+        cni,
+        egress,
+        warnings,
+    }
+}
+
+/// The leader's device: one peer per other segment and per Peer, sorted by public key. Every
+/// peer gets the local node's `persistent-keepalive`, as in Kilo.
+fn wireguard_plan(topo: &crate::topology::Topology, settings: &Settings) -> WireGuardPlan {
+    let me = topo.local_node();
+    let keepalive = me.persistent_keepalive.filter(|k| *k > 0);
+    let mut peers: Vec<wireguard::WgPeer> = topo
+        .other_segments()
+        .filter_map(|s| {
+            Some(wireguard::WgPeer {
+                name: s.key.clone(),
+                public_key: s.leader_node().key?,
+                endpoint: s.endpoint.clone(),
+                allowed_ips: s.allowed_ips(),
+                persistent_keepalive: keepalive,
+                preshared_key: None,
+            })
+        })
+        .collect();
+    peers.extend(topo.peers.iter().map(|p| wireguard::WgPeer {
+        name: format!("peer:{}", p.peer.name),
+        public_key: p.peer.public_key,
+        endpoint: p.endpoint.clone(),
+        allowed_ips: p.allowed_ips.clone(),
+        persistent_keepalive: keepalive,
+        preshared_key: p.peer.preshared_key,
+    }));
+    peers.sort_by_key(|p| p.public_key);
+    WireGuardPlan {
+        interface: settings.interface.clone(),
+        listen_port: me.endpoint.as_ref().map_or(settings.port, |e| e.port),
+        peers,
+    }
+}
+
+/// Which egress address is in force per family: the annotated one when it parsed and is
+/// assigned on the node (or when the node's addresses are unknown).
+#[must_use]
+pub fn egress_status(node: &crate::node::Node, facts: &LocalFacts) -> EgressStatus {
+    fn state<A: Copy + Into<IpAddr>>(
+        parsed: Option<A>,
+        rejected: bool,
+        facts: &LocalFacts,
+    ) -> EgressState<A> {
+        match (parsed, rejected) {
+            (_, true) => EgressState::Invalid,
+            (None, false) => EgressState::NotSet,
+            (Some(address), false) => {
+                let assigned = facts
+                    .addresses
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&address.into()));
+                if assigned {
+                    EgressState::InForce { address }
+                } else {
+                    EgressState::NotAssigned { address }
+                }
+            }
+        }
+    }
+    EgressStatus {
+        v4: state(node.egress.v4, node.egress.rejected_v4, facts),
+        v6: state(node.egress.v6, node.egress.rejected_v6, facts),
+    }
 }

@@ -58,9 +58,18 @@ impl WireGuardPlan {
     #[must_use]
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "[Interface]\n# {}\nListenPort = {}", self.interface, self.listen_port);
+        let _ = writeln!(
+            out,
+            "[Interface]\n# {}\nListenPort = {}",
+            self.interface, self.listen_port
+        );
         for p in &self.peers {
-            let _ = writeln!(out, "\n[Peer]\n# {}\nPublicKey = {}", p.name, p.public_key.to_base64());
+            let _ = writeln!(
+                out,
+                "\n[Peer]\n# {}\nPublicKey = {}",
+                p.name,
+                p.public_key.to_base64()
+            );
             if let Some(e) = &p.endpoint {
                 let _ = writeln!(out, "Endpoint = {e}");
             }
