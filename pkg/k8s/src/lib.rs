@@ -1,1 +1,12 @@
-//! Placeholder; filled in by its issue.
+//! kilo-k8s: the Kubernetes side of kilo-rs. Pure translation between Kubernetes objects
+//! (k8s-openapi `Node`, the `Peer` custom resource) and the mesh's types, the annotations kg
+//! publishes for its own node, and (in the adapter modules) the watches and patches themselves.
+//! k8s-openapi types stop here.
+
+pub mod peer;
+pub mod publish;
+pub mod translate;
+
+pub use peer::{Peer, PeerRejection, PeerSpec};
+pub use publish::{OwnFacts, own_annotations};
+pub use translate::{node_from_k8s, raw_node};

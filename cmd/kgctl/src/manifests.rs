@@ -1,0 +1,93 @@
+//! Loads Node and Peer manifests from files or directories: YAML (multi-document) or JSON, single
+//! objects or `List`s — exactly what `kubectl get nodes -o yaml` prints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use k8s_openapi::api::core::v1::Node;
+use kilo_k8s::Peer;
+use serde_json::Value;
+
+/// The objects found.
+#[derive(Default)]
+pub struct Objects {
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Peers.
+    pub peers: Vec<Peer>,
+}
+
+fn files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("reading directory {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn documents(text: &str, path: &Path) -> Result<Vec<Value>> {
+    if text.trim_start().starts_with('{') {
+        let v: Value = serde_json::from_str(text)
+            .with_context(|| format!("parsing JSON in {}", path.display()))?;
+        return Ok(vec![v]);
+    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+        .with_context(|| format!("parsing YAML in {}", path.display()))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+fn add(objects: &mut Objects, v: Value, path: &Path) -> Result<()> {
+    let kind = v
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    match kind.as_str() {
+        "List" | "NodeList" | "PeerList" => {
+            let items = v
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for item in items {
+                add(objects, item, path)?;
+            }
+        }
+        "Node" => objects.nodes.push(
+            serde_json::from_value(v)
+                .with_context(|| format!("decoding a Node in {}", path.display()))?,
+        ),
+        "Peer" => objects.peers.push(
+            serde_json::from_value(v)
+                .with_context(|| format!("decoding a Peer in {}", path.display()))?,
+        ),
+        other => bail!(
+            "{}: unsupported kind {other:?} (expected Node, Peer or a List)",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Reads every manifest under `paths`.
+pub fn load(paths: &[PathBuf]) -> Result<Objects> {
+    let mut objects = Objects::default();
+    for p in paths {
+        for f in files(p)? {
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            for doc in documents(&text, &f)? {
+                add(&mut objects, doc, &f)?;
+            }
+        }
+    }
+    Ok(objects)
+}

@@ -1,0 +1,258 @@
+//! `kgctl plan`: what kg would program on one node, computed offline from manifests.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{ArgAction, Args, ValueEnum};
+use ipnet::{IpNet, Ipv4Net};
+use kilo_mesh::annotations::AnnotationProblem;
+use kilo_mesh::plan::{self, LocalFacts, NodePlan, Settings};
+use kilo_mesh::types::{Encapsulate, Granularity, TunnelKind};
+use kilo_mesh::{Node, Snapshot};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::manifests;
+
+/// `--mesh-granularity`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GranularityArg {
+    /// One segment per location.
+    Location,
+    /// One segment per node.
+    Full,
+}
+
+/// `--encapsulate`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EncapsulateArg {
+    /// Always encapsulate inside a location.
+    Always,
+    /// Only across subnets.
+    Crosssubnet,
+    /// Never.
+    Never,
+}
+
+/// `--tunnel`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TunnelArg {
+    /// IP-in-IP (`tunl0`).
+    Ipip,
+    /// VXLAN (`kilo.vxlan`).
+    Vxlan,
+}
+
+/// Output format.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Output {
+    /// Readable sections.
+    Text,
+    /// Stable JSON (docs/kgctl-plan.md).
+    Json,
+}
+
+/// Arguments of `kgctl plan`; topology flags have kg's names and defaults.
+#[derive(Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories: YAML (multi-document) or JSON, objects or Lists.
+    #[arg(short = 'f', long = "filename", required = true)]
+    files: Vec<PathBuf>,
+    /// The node to plan for.
+    #[arg(long)]
+    hostname: String,
+    /// WireGuard subnet.
+    #[arg(long, default_value = "10.4.0.0/16")]
+    subnet: Ipv4Net,
+    /// Mesh granularity.
+    #[arg(long, value_enum, default_value = "location")]
+    mesh_granularity: GranularityArg,
+    /// Service CIDRs (repeatable); never NATed.
+    #[arg(long = "service-cidr")]
+    service_cidrs: Vec<IpNet>,
+    /// Encapsulation inside a location.
+    #[arg(long, value_enum, default_value = "always")]
+    encapsulate: EncapsulateArg,
+    /// Tunnel used by encapsulation.
+    #[arg(long, value_enum, default_value = "ipip")]
+    tunnel: TunnelArg,
+    /// Add FORWARD accept rules for the location's CIDRs.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    iptables_forward_rules: bool,
+    /// kg manages pod networking (NAT for local pods, CNI config).
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    cni: bool,
+    /// Route inside a location over the private network.
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    local: bool,
+    /// WireGuard listen port.
+    #[arg(long, default_value_t = 51820)]
+    port: u16,
+    /// WireGuard interface.
+    #[arg(long, default_value = "kilo0")]
+    interface: String,
+    /// WireGuard MTU.
+    #[arg(long, default_value_t = 1420)]
+    mtu: u32,
+    /// Label holding a node's location.
+    #[arg(long, default_value = "topology.kubernetes.io/region")]
+    topology_label: String,
+    /// Judge `last-seen` freshness at this unix time [default: the newest `last-seen` found].
+    #[arg(long)]
+    now: Option<i64>,
+    /// Addresses assigned on the node (repeatable); an egress IP not among them is not used.
+    #[arg(long = "node-address")]
+    node_addresses: Vec<IpAddr>,
+    /// Name of the node's private interface, for display.
+    #[arg(long)]
+    private_iface: Option<String>,
+    /// Chain the portmap plugin in the CNI config.
+    #[arg(long)]
+    portmap: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    output: Output,
+}
+
+/// An annotation problem with the node it belongs to.
+#[derive(Serialize)]
+struct NodeProblem {
+    node: String,
+    #[serde(flatten)]
+    problem: AnnotationProblem,
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    name: String,
+    reason: String,
+}
+
+fn settings(a: &PlanArgs) -> Result<Settings> {
+    Ok(Settings {
+        hostname: a.hostname.parse().context("--hostname")?,
+        granularity: match a.mesh_granularity {
+            GranularityArg::Location => Granularity::Location,
+            GranularityArg::Full => Granularity::Full,
+        },
+        subnet: a.subnet,
+        port: a.port,
+        interface: a.interface.parse().context("--interface")?,
+        encapsulate: match a.encapsulate {
+            EncapsulateArg::Always => Encapsulate::Always,
+            EncapsulateArg::Crosssubnet => Encapsulate::CrossSubnet,
+            EncapsulateArg::Never => Encapsulate::Never,
+        },
+        tunnel: match a.tunnel {
+            TunnelArg::Ipip => TunnelKind::Ipip,
+            TunnelArg::Vxlan => TunnelKind::Vxlan,
+        },
+        service_cidrs: a.service_cidrs.clone(),
+        forward_rules: a.iptables_forward_rules,
+        cni: a.cni,
+        local: a.local,
+        mtu: a.mtu,
+    })
+}
+
+/// Runs `kgctl plan` and returns what to print.
+pub fn run(a: &PlanArgs) -> Result<String> {
+    let settings = settings(a)?;
+    let objects = manifests::load(&a.files)?;
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut problems = Vec::new();
+    for n in &objects.nodes {
+        match kilo_k8s::node_from_k8s(n, &a.topology_label) {
+            Ok((node, ps)) => {
+                problems.extend(ps.into_iter().map(|p| NodeProblem {
+                    node: node.name.to_string(),
+                    problem: p,
+                }));
+                nodes.push(node);
+            }
+            Err(p) => problems.push(NodeProblem {
+                node: String::new(),
+                problem: p,
+            }),
+        }
+    }
+    let mut peers = Vec::new();
+    let mut rejected = Vec::new();
+    for p in &objects.peers {
+        match p.to_mesh() {
+            Ok(peer) => peers.push(peer),
+            Err(r) => rejected.push(Rejected {
+                name: r.name,
+                reason: r.reason,
+            }),
+        }
+    }
+    let now = a
+        .now
+        .or_else(|| nodes.iter().filter_map(|n| n.last_seen).max())
+        .unwrap_or(0);
+    let snapshot = Snapshot { nodes, peers, now };
+    let facts = LocalFacts {
+        private_iface: a
+            .private_iface
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .context("--private-iface")?,
+        addresses: (!a.node_addresses.is_empty()).then(|| a.node_addresses.clone()),
+        portmap: a.portmap,
+    };
+    let plan = plan::plan(&snapshot, &settings, &facts)
+        .with_context(|| format!("planning node {}", a.hostname))?;
+    Ok(match a.output {
+        Output::Text => text(&plan, &problems, &rejected),
+        Output::Json => json(&plan, &problems, &rejected)?,
+    })
+}
+
+fn text(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> String {
+    let mut out = plan.render_text();
+    if !problems.is_empty() || !rejected.is_empty() {
+        out.push_str("\n== Annotation problems ==\n");
+        for p in problems {
+            let _ = writeln!(
+                out,
+                "node/{} [{:?}] {}",
+                p.node, p.problem.severity, p.problem
+            );
+        }
+        for r in rejected {
+            let _ = writeln!(out, "peer/{} rejected: {}", r.name, r.reason);
+        }
+    }
+    out
+}
+
+fn json(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> Result<String> {
+    let firewall_text: BTreeMap<&str, serde_json::Value> = plan
+        .firewall
+        .families()
+        .into_iter()
+        .map(|f| {
+            (
+                f.family.as_str(),
+                json!({ "ipsetRestore": f.render_ipset_restore(), "iptablesRestore": f.render_iptables_restore() }),
+            )
+        })
+        .collect();
+    let doc = json!({
+        "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
+        "kind": "NodePlan",
+        "plan": plan,
+        "firewallText": firewall_text,
+        "wireguardText": plan.wireguard.as_ref().map(kilo_mesh::plan::WireGuardPlan::render),
+        "annotationProblems": problems,
+        "rejectedPeers": rejected,
+    });
+    let mut s = serde_json::to_string_pretty(&doc)?;
+    s.push('\n');
+    Ok(s)
+}

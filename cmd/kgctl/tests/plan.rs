@@ -1,0 +1,123 @@
+//! Black-box snapshot tests of `kgctl plan` over the example clusters in `e2e/fixtures/`.
+//! The snapshots under `tests/snapshots/` are the literal expected plans; review changes with
+//! `cargo insta review`.
+
+#[cfg(test)]
+mod support {
+    use std::process::Command;
+
+    /// Runs kgctl in the fixtures directory and returns its stdout; panics on failure.
+    pub fn kgctl(args: &[&str]) -> String {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures");
+        let out = Command::new(env!("CARGO_BIN_EXE_kgctl"))
+            .current_dir(fixtures)
+            .args(args)
+            .output()
+            .expect("running kgctl");
+        assert!(
+            out.status.success(),
+            "kgctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+}
+
+use support::kgctl;
+
+#[test]
+fn two_locations_leader() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-a",
+        "--service-cidr",
+        "10.43.0.0/16"
+    ]));
+}
+
+#[test]
+fn two_locations_follower() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-b",
+        "--service-cidr",
+        "10.43.0.0/16"
+    ]));
+}
+
+#[test]
+fn two_locations_full_mesh_with_forward_rules() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-c",
+        "--mesh-granularity",
+        "full",
+        "--iptables-forward-rules",
+        "--encapsulate",
+        "never",
+    ]));
+}
+
+#[test]
+fn lab_leader_with_egress_text() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "lab-dual-stack.yaml",
+        "--hostname",
+        "n1",
+        "--encapsulate",
+        "never",
+        "--private-iface",
+        "eth0",
+        "--node-address",
+        "192.168.77.11",
+        "--node-address",
+        "192.168.77.101",
+        "--node-address",
+        "fd00:77::11",
+    ]));
+}
+
+#[test]
+fn lab_follower_json() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "lab-dual-stack.yaml",
+        "--hostname",
+        "n2",
+        "--encapsulate",
+        "crosssubnet",
+        "--tunnel",
+        "vxlan",
+        "-o",
+        "json",
+    ]));
+}
+
+#[test]
+fn directory_input_and_annotation_problems() {
+    let out = kgctl(&[
+        "plan",
+        "-f",
+        ".",
+        "--hostname",
+        "n3",
+        "--encapsulate",
+        "never",
+    ]);
+    assert!(
+        out.contains("node n3 (leader of segment location:loc-b, leader n3)"),
+        "{out}"
+    );
+}

@@ -1,0 +1,159 @@
+//! The `Peer` custom resource (`kilo.squat.ai/v1alpha1`, cluster-scoped) and its translation into
+//! a mesh [`kilo_mesh::Peer`], or a rejection reason. Pure.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use kilo_mesh::plan::wireguard::PresharedKey;
+use kilo_mesh::types::{Endpoint, Host, WgKey, is_dns1123_subdomain};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A non-cluster WireGuard peer (a laptop, another cluster).
+#[derive(
+    CustomResource, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema,
+)]
+#[kube(
+    group = "kilo.squat.ai",
+    version = "v1alpha1",
+    kind = "Peer",
+    plural = "peers",
+    singular = "peer",
+    shortname = "peer"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerSpec {
+    /// CIDRs routed to this peer.
+    #[serde(default, rename = "allowedIPs")]
+    pub allowed_ips: Vec<String>,
+    /// Where to reach the peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<PeerEndpoint>,
+    /// Keepalive interval in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_keepalive: Option<i64>,
+    /// Optional preshared key (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preshared_key: Option<String>,
+    /// The peer's public key (base64).
+    #[serde(default)]
+    pub public_key: String,
+}
+
+/// A peer's endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerEndpoint {
+    /// The host.
+    #[serde(default, rename = "dnsOrIP")]
+    pub dns_or_ip: DnsOrIp,
+    /// UDP port.
+    #[serde(default)]
+    pub port: u32,
+}
+
+/// A host given as a DNS name or an IP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DnsOrIp {
+    /// A DNS name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<String>,
+    /// An IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// Why a Peer was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("peer {name}: {reason}")]
+pub struct PeerRejection {
+    /// The Peer's name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Peer {
+    /// Validates and translates the Peer.
+    pub fn to_mesh(&self) -> Result<kilo_mesh::Peer, PeerRejection> {
+        let name = self.metadata.name.clone().unwrap_or_default();
+        let reject = |reason: String| PeerRejection {
+            name: name.clone(),
+            reason,
+        };
+        let s = &self.spec;
+        if s.allowed_ips.is_empty() {
+            return Err(reject("spec.allowedIPs is empty".to_owned()));
+        }
+        let allowed_ips = s
+            .allowed_ips
+            .iter()
+            .map(|c| {
+                c.trim()
+                    .parse::<IpNet>()
+                    .map(|n| n.trunc())
+                    .map_err(|_| reject(format!("spec.allowedIPs: {c:?} is not a CIDR")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let public_key: WgKey = s
+            .public_key
+            .parse()
+            .map_err(|e| reject(format!("spec.publicKey: {e}")))?;
+        let preshared_key = s
+            .preshared_key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                k.parse::<WgKey>()
+                    .map(PresharedKey)
+                    .map_err(|e| reject(format!("spec.presharedKey: {e}")))
+            })
+            .transpose()?;
+        let persistent_keepalive = match s.persistent_keepalive {
+            None => None,
+            Some(k) => Some(u16::try_from(k).map_err(|_| {
+                reject(format!(
+                    "spec.persistentKeepalive: {k} is not 0-65535 seconds"
+                ))
+            })?),
+        };
+        let endpoint = s
+            .endpoint
+            .as_ref()
+            .map(|e| endpoint(e).map_err(reject))
+            .transpose()?;
+        Ok(kilo_mesh::Peer {
+            name: name.clone(),
+            allowed_ips,
+            public_key,
+            endpoint,
+            persistent_keepalive,
+            preshared_key,
+        })
+    }
+}
+
+/// As in Kilo, a DNS name wins over an IP when both are given.
+fn endpoint(e: &PeerEndpoint) -> Result<Endpoint, String> {
+    let port = u16::try_from(e.port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("spec.endpoint.port: {} is not 1-65535", e.port))?;
+    let host = match (&e.dns_or_ip.dns, &e.dns_or_ip.ip) {
+        (Some(d), _) if !d.is_empty() => {
+            if !is_dns1123_subdomain(d) {
+                return Err(format!(
+                    "spec.endpoint.dnsOrIP.dns: {d:?} is not a DNS name"
+                ));
+            }
+            Host::Dns(d.clone())
+        }
+        (_, Some(ip)) if !ip.is_empty() => Host::Ip(
+            ip.parse::<IpAddr>()
+                .map_err(|_| format!("spec.endpoint.dnsOrIP.ip: {ip:?} is not an IP address"))?,
+        ),
+        _ => return Err("spec.endpoint.dnsOrIP needs dns or ip".to_owned()),
+    };
+    Ok(Endpoint { host, port })
+}
