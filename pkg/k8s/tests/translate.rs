@@ -1,0 +1,199 @@
+//! Table tests of the Kubernetes translation: Node → mesh Node (+ problems), Peer → mesh Peer or
+//! a rejection, and the annotations kg publishes.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Node as K8sNode;
+use kilo_k8s::{OwnFacts, Peer, node_from_k8s, own_annotations};
+
+const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+#[cfg(test)]
+fn node(yaml: &str) -> K8sNode {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+#[test]
+fn a_complete_dual_stack_node() {
+    let n = node(&format!(
+        r#"
+apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  labels: {{ topology.kubernetes.io/region: eu }}
+  annotations:
+    kilo.squat.ai/key: "{KEY}"
+    kilo.squat.ai/endpoint: "192.168.77.11:51820"
+    kilo.squat.ai/internal-ip: "192.168.77.11/24"
+    kilo.squat.ai/last-seen: "1700000000"
+    kilo.squat.ai/egress-ip: "fd00:77::101, 192.168.77.101"
+spec:
+  podCIDR: 10.42.1.0/24
+  podCIDRs: [10.42.1.0/24, "fd00:10:42:1::/64"]
+status:
+  addresses:
+  - {{ type: InternalIP, address: 192.168.77.11 }}
+  - {{ type: InternalIP, address: "fd00:77::11" }}
+  - {{ type: Hostname, address: n1 }}
+"#
+    ));
+    let (m, problems) = node_from_k8s(&n, "topology.kubernetes.io/region").unwrap();
+    assert_eq!(problems, []);
+    assert_eq!(m.name.as_str(), "n1");
+    assert_eq!(m.location, "eu");
+    assert_eq!(m.key.unwrap().to_base64(), KEY);
+    assert_eq!(
+        m.endpoint.as_ref().unwrap().to_string(),
+        "192.168.77.11:51820"
+    );
+    let ips: Vec<String> = m.internal_ips.iter().map(ToString::to_string).collect();
+    assert_eq!(ips, ["192.168.77.11/24", "fd00:77::11/128"]);
+    let pods: Vec<String> = m.pod_cidrs.iter().map(ToString::to_string).collect();
+    assert_eq!(pods, ["10.42.1.0/24", "fd00:10:42:1::/64"]);
+    assert_eq!(m.egress.v4.unwrap().to_string(), "192.168.77.101");
+    assert_eq!(m.egress.v6.unwrap().to_string(), "fd00:77::101");
+    assert!(m.is_ready(1_700_000_030));
+    assert!(!m.is_ready(1_700_000_060));
+}
+
+#[test]
+fn a_single_stack_node_with_only_pod_cidr() {
+    let n = node("metadata: {name: old}\nspec: {podCIDR: 10.42.7.0/24}\n");
+    let (m, problems) = node_from_k8s(&n, "topology.kubernetes.io/region").unwrap();
+    assert_eq!(problems, []);
+    assert_eq!(m.pod_cidrs.len(), 1);
+    assert!(!m.is_ready(0), "no key, endpoint or last-seen yet");
+}
+
+#[test]
+fn bad_annotations_become_problems_not_failures() {
+    let n = node(
+        r#"
+metadata:
+  name: n2
+  annotations:
+    kilo.squat.ai/persistent-keepalive: abc
+    kilo.squat.ai/force-endpoint: "::::"
+    kilo.squat.ai/egress-ip: 10.0.0.1/32
+"#,
+    );
+    let (m, problems) = node_from_k8s(&n, "topology.kubernetes.io/region").unwrap();
+    let got: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            r#"annotation kilo.squat.ai/force-endpoint="::::": invalid endpoint "::::": IPv6 addresses must be written as [address]:port"#,
+            r#"annotation kilo.squat.ai/persistent-keepalive="abc": must be a whole number of seconds from 0 to 65535"#,
+            r#"annotation kilo.squat.ai/egress-ip="10.0.0.1/32": "10.0.0.1/32" is a CIDR; egress-ip takes plain addresses"#,
+        ]
+    );
+    assert_eq!(m.persistent_keepalive, None);
+}
+
+#[cfg(test)]
+fn peer(spec: &str) -> Peer {
+    serde_saphyr::from_str(&format!(
+        "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata: {{name: p}}\nspec:\n{spec}"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn peers_translate_or_are_rejected_with_a_reason() {
+    let ok = peer(&format!(
+        "  allowedIPs: [10.5.0.1/32, 10.6.0.0/16]\n  publicKey: \"{KEY}\"\n  persistentKeepalive: 10\n  endpoint: {{dnsOrIP: {{ip: 192.0.2.1, dns: vpn.example.com}}, port: 51820}}\n"
+    ));
+    let m = ok.to_mesh().unwrap();
+    assert_eq!(m.allowed_ips.len(), 2);
+    assert_eq!(m.persistent_keepalive, Some(10));
+    assert_eq!(
+        m.endpoint.unwrap().to_string(),
+        "vpn.example.com:51820",
+        "DNS wins, as in Kilo"
+    );
+
+    let cases = [
+        (
+            format!("  allowedIPs: []\n  publicKey: \"{KEY}\"\n"),
+            "spec.allowedIPs is empty",
+        ),
+        (
+            format!("  allowedIPs: [nope]\n  publicKey: \"{KEY}\"\n"),
+            "spec.allowedIPs: \"nope\" is not a CIDR",
+        ),
+        (
+            "  allowedIPs: [10.5.0.1/32]\n  publicKey: abc\n".to_owned(),
+            "spec.publicKey: invalid WireGuard key: not valid base64",
+        ),
+        (
+            format!(
+                "  allowedIPs: [10.5.0.1/32]\n  publicKey: \"{KEY}\"\n  persistentKeepalive: -5\n"
+            ),
+            "spec.persistentKeepalive: -5 is not 0-65535 seconds",
+        ),
+        (
+            format!(
+                "  allowedIPs: [10.5.0.1/32]\n  publicKey: \"{KEY}\"\n  endpoint: {{dnsOrIP: {{ip: 192.0.2.1}}, port: 0}}\n"
+            ),
+            "spec.endpoint.port: 0 is not 1-65535",
+        ),
+        (
+            format!(
+                "  allowedIPs: [10.5.0.1/32]\n  publicKey: \"{KEY}\"\n  endpoint: {{dnsOrIP: {{}}, port: 51820}}\n"
+            ),
+            "spec.endpoint.dnsOrIP needs dns or ip",
+        ),
+    ];
+    for (spec, reason) in cases {
+        let err = peer(&spec).to_mesh().unwrap_err();
+        assert_eq!(err.reason, reason, "{spec}");
+        assert_eq!(err.name, "p");
+    }
+}
+
+#[test]
+fn own_annotations_are_complete_and_kilo_compatible() {
+    let facts = OwnFacts {
+        key: KEY.parse().unwrap(),
+        endpoint: Some("192.168.77.11:51820".parse().unwrap()),
+        internal_ip: Some("192.168.77.11/24".parse().unwrap()),
+        wireguard_ip: None,
+        last_seen: 1_700_000_000,
+        discovered: BTreeMap::new(),
+        granularity: kilo_mesh::Granularity::Location,
+    };
+    let got = own_annotations(&facts);
+    let expected: BTreeMap<String, String> = [
+        ("kilo.squat.ai/discovered-endpoints", "{}"),
+        ("kilo.squat.ai/endpoint", "192.168.77.11:51820"),
+        ("kilo.squat.ai/granularity", "location"),
+        ("kilo.squat.ai/internal-ip", "192.168.77.11/24"),
+        ("kilo.squat.ai/key", KEY),
+        ("kilo.squat.ai/last-seen", "1700000000"),
+        ("kilo.squat.ai/wireguard-ip", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn the_peer_crd_matches_kilo() {
+    use kube::CustomResourceExt as _;
+    let crd = Peer::crd();
+    assert_eq!(crd.metadata.name.as_deref(), Some("peers.kilo.squat.ai"));
+    assert_eq!(crd.spec.scope, "Cluster");
+    assert_eq!(crd.spec.names.short_names, Some(vec!["peer".to_owned()]));
+    let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+    let spec = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"];
+    assert!(
+        spec["allowedIPs"].is_object() && spec["publicKey"].is_object(),
+        "{spec}"
+    );
+    assert!(
+        spec["endpoint"]["properties"]["dnsOrIP"].is_object(),
+        "{spec}"
+    );
+}
