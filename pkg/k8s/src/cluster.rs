@@ -1,0 +1,192 @@
+//! The cluster adapter kg talks to: a view of all Nodes and Peers (already translated), a wake-up
+//! when they change, publishing kg's own annotations, and reporting problems as Events. Defines
+//! the [`Cluster`] trait and an in-memory [`FakeCluster`]; the kube-rs implementation lives in
+//! [`crate::kube_cluster`]. The trait itself does no I/O.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use kilo_mesh::annotations::AnnotationProblem;
+use kilo_mesh::types::NodeName;
+use tokio::sync::Notify;
+
+use crate::peer::PeerRejection;
+
+/// Errors of a cluster backend.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// A Kubernetes API call failed.
+    #[error("{action}")]
+    Api {
+        /// What kg was doing ("publishing annotations of node n1").
+        action: String,
+        /// The client error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A node as the cluster reports it: translated, with its annotation problems.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeEntry {
+    /// The mesh node.
+    pub node: kilo_mesh::Node,
+    /// Problems in its annotations.
+    pub problems: Vec<AnnotationProblem>,
+}
+
+/// Everything kg reads from the cluster, translated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterView {
+    /// Nodes with valid names.
+    pub nodes: Vec<NodeEntry>,
+    /// Valid Peers.
+    pub peers: Vec<kilo_mesh::Peer>,
+    /// Rejected Peers.
+    pub rejected_peers: Vec<PeerRejection>,
+    /// Whether the Peer watch is working (the CRD may be missing).
+    pub peers_synced: bool,
+}
+
+/// What an Event is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A Node.
+    Node(String),
+    /// A Peer.
+    Peer(String),
+}
+
+/// An Event kg wants the operator to see.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Notice {
+    /// The object.
+    pub target: Target,
+    /// PascalCase reason, e.g. `InvalidAnnotation`.
+    pub reason: String,
+    /// Human message.
+    pub message: String,
+    /// Warning (true) or Normal.
+    pub warning: bool,
+}
+
+/// What kg needs from the cluster.
+pub trait Cluster: Send + Sync + 'static {
+    /// The current view.
+    fn view(&self) -> ClusterView;
+    /// Resolves when something changed since the last call.
+    fn changed(&self) -> impl Future<Output = ()> + Send;
+    /// Sets exactly `annotations` as the ones kg owns on `node` (keys left out disappear).
+    fn publish(
+        &self,
+        node: &NodeName,
+        annotations: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), ClusterError>> + Send;
+    /// Records an Event.
+    fn record(&self, notice: &Notice) -> impl Future<Output = Result<(), ClusterError>> + Send;
+}
+
+/// Emits each distinct [`Notice`] once while it persists: a problem that is still there at the
+/// next reconcile is not repeated; one that went away and came back is reported again.
+#[derive(Debug, Default)]
+pub struct NoticeDedup {
+    active: std::collections::BTreeSet<Notice>,
+}
+
+impl NoticeDedup {
+    /// Given all current notices, returns the new ones and forgets the resolved ones.
+    pub fn fresh(&mut self, current: Vec<Notice>) -> Vec<Notice> {
+        let current: std::collections::BTreeSet<Notice> = current.into_iter().collect();
+        let fresh = current.difference(&self.active).cloned().collect();
+        self.active = current;
+        fresh
+    }
+}
+
+/// An in-memory cluster for tests and for the `file` backend.
+#[derive(Clone, Default)]
+pub struct FakeCluster {
+    inner: Arc<Mutex<FakeState>>,
+    notify: Arc<Notify>,
+}
+
+/// The state of a [`FakeCluster`].
+#[derive(Debug, Default)]
+pub struct FakeState {
+    /// The view served.
+    pub view: ClusterView,
+    /// Published annotations by node.
+    pub published: BTreeMap<String, BTreeMap<String, String>>,
+    /// Recorded events, in order.
+    pub events: Vec<Notice>,
+}
+
+impl FakeCluster {
+    /// Replaces the view and wakes the watcher.
+    pub fn set_view(&self, view: ClusterView) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.view = view;
+        }
+        self.notify.notify_one();
+    }
+
+    /// Reads the state.
+    pub fn with_state<T>(&self, f: impl FnOnce(&FakeState) -> T) -> Option<T> {
+        self.inner.lock().ok().map(|s| f(&s))
+    }
+}
+
+impl Cluster for FakeCluster {
+    fn view(&self) -> ClusterView {
+        self.inner
+            .lock()
+            .map(|s| s.view.clone())
+            .unwrap_or_default()
+    }
+
+    async fn changed(&self) {
+        self.notify.notified().await;
+    }
+
+    async fn publish(
+        &self,
+        node: &NodeName,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
+        if let Ok(mut s) = self.inner.lock() {
+            s.published.insert(node.to_string(), annotations.clone());
+        }
+        Ok(())
+    }
+
+    async fn record(&self, notice: &Notice) -> Result<(), ClusterError> {
+        if let Ok(mut s) = self.inner.lock() {
+            s.events.push(notice.clone());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(msg: &str) -> Notice {
+        Notice {
+            target: Target::Node("n1".into()),
+            reason: "InvalidAnnotation".into(),
+            message: msg.into(),
+            warning: true,
+        }
+    }
+
+    #[test]
+    fn notices_are_emitted_once_while_they_persist() {
+        let mut d = NoticeDedup::default();
+        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![n("a"), n("b")]);
+        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![]);
+        assert_eq!(d.fresh(vec![n("b")]), vec![]);
+        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![n("a")]);
+    }
+}

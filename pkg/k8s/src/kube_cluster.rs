@@ -1,0 +1,229 @@
+//! The kube-rs [`Cluster`]: reflectors over Nodes and Peers, server-side apply of kg's own
+//! annotations under one field manager, and Events (events.k8s.io/v1). Does I/O.
+//!
+//! A missing Peer CRD is not fatal: the Peer watch keeps retrying with backoff, is reported in
+//! the log and through [`ClusterView::peers_synced`], and node meshing carries on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::{Node as K8sNode, ObjectReference};
+use kilo_mesh::types::NodeName;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Api, Client, Resource as _, ResourceExt as _};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::cluster::{Cluster, ClusterError, ClusterView, NodeEntry, Notice, Target};
+use crate::peer::Peer;
+
+/// The field manager kg uses for server-side apply.
+pub const FIELD_MANAGER: &str = "kg";
+
+/// A live cluster connection.
+#[derive(Clone)]
+pub struct KubeCluster {
+    client: Client,
+    nodes: Store<K8sNode>,
+    peers: Store<Peer>,
+    peers_ok: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+    recorder: Recorder,
+    topology_label: String,
+}
+
+impl KubeCluster {
+    /// Starts the watches (as background tasks) and returns the adapter.
+    #[must_use]
+    pub fn start(client: Client, topology_label: String, reporter: &str) -> Self {
+        let notify = Arc::new(Notify::new());
+        let peers_ok = Arc::new(AtomicBool::new(false));
+        let (nodes, node_writer) = reflector::store();
+        let (peers, peer_writer) = reflector::store();
+        let node_stream = reflector::reflector(
+            node_writer,
+            watcher(
+                Api::<K8sNode>::all(client.clone()),
+                watcher::Config::default(),
+            ),
+        )
+        .default_backoff();
+        let peer_stream = reflector::reflector(
+            peer_writer,
+            watcher(Api::<Peer>::all(client.clone()), watcher::Config::default()),
+        )
+        .default_backoff();
+        tokio::spawn(drive(node_stream, notify.clone(), None, "nodes"));
+        tokio::spawn(drive(
+            peer_stream,
+            notify.clone(),
+            Some(peers_ok.clone()),
+            "peers",
+        ));
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "kg".to_owned(),
+                instance: Some(reporter.to_owned()),
+            },
+        );
+        Self {
+            client,
+            nodes,
+            peers,
+            peers_ok,
+            notify,
+            recorder,
+            topology_label,
+        }
+    }
+
+    /// Waits until the Node store has its first full list.
+    pub async fn wait_ready(&self) {
+        let _ = self.nodes.wait_until_ready().await;
+    }
+
+    fn reference(&self, target: &Target) -> ObjectReference {
+        match target {
+            Target::Node(name) => {
+                let uid = self
+                    .nodes
+                    .state()
+                    .into_iter()
+                    .find(|n| n.name_any() == *name)
+                    .and_then(|n| n.uid());
+                ObjectReference {
+                    api_version: Some("v1".to_owned()),
+                    kind: Some("Node".to_owned()),
+                    name: Some(name.clone()),
+                    uid,
+                    ..ObjectReference::default()
+                }
+            }
+            Target::Peer(name) => {
+                let uid = self
+                    .peers
+                    .state()
+                    .into_iter()
+                    .find(|p| p.name_any() == *name)
+                    .and_then(|p| p.uid());
+                ObjectReference {
+                    api_version: Some(Peer::api_version(&()).into_owned()),
+                    kind: Some("Peer".to_owned()),
+                    name: Some(name.clone()),
+                    uid,
+                    ..ObjectReference::default()
+                }
+            }
+        }
+    }
+}
+
+async fn drive<S, K>(
+    stream: S,
+    notify: Arc<Notify>,
+    ok: Option<Arc<AtomicBool>>,
+    what: &'static str,
+) where
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(ev) = stream.next().await {
+        match ev {
+            Ok(_) => {
+                if let Some(ok) = &ok {
+                    ok.store(true, Ordering::Relaxed);
+                }
+                notify.notify_one();
+            }
+            Err(e) => {
+                if let Some(ok) = &ok {
+                    ok.store(false, Ordering::Relaxed);
+                }
+                tracing::warn!(watch = what, error = %e, "watch failed; retrying with backoff");
+            }
+        }
+    }
+}
+
+fn api_error(action: String, e: kube::Error) -> ClusterError {
+    ClusterError::Api {
+        action,
+        source: Box::new(e),
+    }
+}
+
+impl Cluster for KubeCluster {
+    fn view(&self) -> ClusterView {
+        let mut view = ClusterView {
+            peers_synced: self.peers_ok.load(Ordering::Relaxed),
+            ..ClusterView::default()
+        };
+        for n in self.nodes.state() {
+            match crate::translate::node_from_k8s(&n, &self.topology_label) {
+                Ok((node, problems)) => view.nodes.push(NodeEntry { node, problems }),
+                Err(p) => tracing::warn!(problem = %p, "ignoring a node"),
+            }
+        }
+        for p in self.peers.state() {
+            match p.to_mesh() {
+                Ok(peer) => view.peers.push(peer),
+                Err(r) => view.rejected_peers.push(r),
+            }
+        }
+        view
+    }
+
+    async fn changed(&self) {
+        self.notify.notified().await;
+    }
+
+    async fn publish(
+        &self,
+        node: &NodeName,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
+        let api: Api<K8sNode> = Api::all(self.client.clone());
+        let patch = json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": { "name": node.as_str(), "annotations": annotations },
+        });
+        api.patch(
+            node.as_str(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| api_error(format!("publishing the annotations of node {node}"), e))
+    }
+
+    async fn record(&self, notice: &Notice) -> Result<(), ClusterError> {
+        let ev = Event {
+            type_: if notice.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: notice.reason.clone(),
+            note: Some(notice.message.chars().take(1000).collect()),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        };
+        self.recorder
+            .publish(&ev, &self.reference(&notice.target))
+            .await
+            .map_err(|e| {
+                api_error(
+                    format!("recording event {} for {:?}", notice.reason, notice.target),
+                    e,
+                )
+            })
+    }
+}
