@@ -117,8 +117,12 @@ pub fn parse_node(
     node.key = p.parse_with(keys::KEY, |v| v.parse::<WgKey>().map_err(|e| e.to_string()));
     let published = p.parse_with(keys::ENDPOINT, parse_endpoint);
     let forced = p.parse_with(keys::FORCE_ENDPOINT, parse_endpoint);
+    node.forced_endpoint = forced.is_some();
     node.endpoint = forced.or(published);
+    let before = p.problems.len();
     node.internal_ips = p.internal_ips(&raw.internal_addresses);
+    node.forced_internal_ip =
+        raw.annotations.contains_key(keys::FORCE_INTERNAL_IP) && p.problems.len() == before;
     node.wireguard_ip = p
         .parse_with(keys::WIREGUARD_IP, parse_optional_cidr)
         .flatten();

@@ -8,6 +8,7 @@
 pub mod allocate;
 pub mod annotations;
 pub mod egress;
+pub mod graph;
 pub mod node;
 pub mod plan;
 pub mod topology;

@@ -45,6 +45,10 @@ pub struct Node {
     pub granularity: Option<Granularity>,
     /// The `egress-ip` addresses that parsed (problems are reported separately).
     pub egress: EgressIps,
+    /// A valid `force-endpoint` set the endpoint (kg must not replace it with a discovered one).
+    pub forced_endpoint: bool,
+    /// A valid `force-internal-ip` set the private IPs (kg must not replace them).
+    pub forced_internal_ip: bool,
 }
 
 impl Node {
@@ -66,6 +70,8 @@ impl Node {
             discovered_endpoints: BTreeMap::new(),
             granularity: None,
             egress: EgressIps::default(),
+            forced_endpoint: false,
+            forced_internal_ip: false,
         }
     }
 
