@@ -1,0 +1,279 @@
+//! ADD: IPAM (built-in or delegated), bridge, veth pair into the pod netns, addresses and
+//! routes; IPAM is undone when plumbing fails. Does netlink, file and procfs I/O.
+
+use std::collections::hash_map::RandomState;
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+
+use ipnet::IpNet;
+use nix::errno::Errno;
+use serde_json::Value;
+
+use crate::commands::{del, host_veth_name, nl_err, prev_result};
+use crate::config::NetConf;
+use crate::env::Env;
+use crate::error::{CniError, CniResult, Code};
+use crate::ipam::{Ipam, delegate};
+use crate::netlink::{Link, Netlink, VethSpec, fmt_mac};
+use crate::netns;
+use crate::result::{CniResult as Res, Interface, IpConfig, Route};
+
+/// Runs ADD and returns the result for the requested version.
+pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
+    let ns = netns::open(&env.netns)?;
+    let ipam = ipam_add(env, conf, raw)?;
+    match plumb(env, conf, &ns, &ipam) {
+        Ok(mut res) => {
+            if let Some(mut prev) = prev_result(conf)? {
+                prev.merge(res);
+                res = prev;
+            }
+            Ok(res.to_json(&conf.cni_version))
+        }
+        Err(e) => {
+            if let Err(undo) = del::undo(env, conf, raw, Some(&ns)) {
+                eprintln!("kilo-cni: undoing failed ADD: {undo}");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn ipam_add(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Res> {
+    match conf.ipam_delegate() {
+        Some(plugin) => {
+            let out = delegate::exec(plugin, &env.path, "ADD", raw)?;
+            let res = Res::from_value(&out).map_err(|e| {
+                CniError::new(
+                    Code::Decode,
+                    format!("decoding result of ipam plugin {plugin}"),
+                    e.to_string(),
+                )
+            })?;
+            if res.ips.is_empty() {
+                return Err(CniError::new(
+                    Code::InvalidConfig,
+                    format!("ipam plugin {plugin} returned no addresses"),
+                    "",
+                ));
+            }
+            Ok(res)
+        }
+        None => Ipam::new(conf)?.allocate(&env.container_id, &env.ifname),
+    }
+}
+
+/// Random locally administered unicast MAC.
+fn random_mac() -> [u8; 6] {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(u64::from(std::process::id()));
+    let b = h.finish().to_le_bytes();
+    [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]]
+}
+
+fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
+    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
+    let bridge = ensure_bridge(&mut nl, conf)?;
+    if conf.gateway_on_bridge() {
+        gateway_on_bridge(&mut nl, conf, bridge.index, &ipam.ips)?;
+    }
+    let host = host_veth_name(env);
+    let (host_mac, peer_mac) = (random_mac(), random_mac());
+    let spec = VethSpec {
+        host: &host,
+        peer: &env.ifname,
+        host_mac,
+        peer_mac,
+        mtu: conf.mtu,
+        master: bridge.index,
+        netns_fd: ns.as_raw_fd(),
+    };
+    nl.add_veth(&spec).map_err(|e| match e.errno() {
+        Some(Errno::EEXIST) => CniError::new(
+            Code::InvalidConfig,
+            format!("creating veth {host}: interface already exists"),
+            format!("container {} interface {}", env.container_id, env.ifname),
+        ),
+        _ => nl_err(format!("creating veth {host} / {}", env.ifname))(e),
+    })?;
+    let routes = pod_routes(conf, ipam)?;
+    let pod = std::thread::scope(|s| {
+        let pod = s.spawn(|| configure_pod(env, ns, &ipam.ips, &routes));
+        let host_res = if conf.hairpin_mode {
+            set_hairpin(&mut nl, &host)
+        } else {
+            Ok(())
+        };
+        let pod = pod
+            .join()
+            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "pod worker thread failed", "")));
+        host_res.and(pod)
+    });
+    pod?;
+    let mtu = (conf.mtu > 0).then_some(conf.mtu);
+    let interfaces = vec![
+        Interface {
+            name: conf.bridge_name().to_owned(),
+            mac: bridge.mac,
+            ..Default::default()
+        },
+        Interface {
+            name: host,
+            mac: fmt_mac(&host_mac),
+            mtu,
+            ..Default::default()
+        },
+        Interface {
+            name: env.ifname.clone(),
+            mac: fmt_mac(&peer_mac),
+            sandbox: env.netns.clone(),
+            mtu,
+        },
+    ];
+    let ips = ipam
+        .ips
+        .iter()
+        .map(|ip| IpConfig {
+            interface: Some(2),
+            ..ip.clone()
+        })
+        .collect();
+    Ok(Res {
+        interfaces,
+        ips,
+        routes,
+        dns: ipam.dns.clone(),
+    })
+}
+
+fn set_hairpin(nl: &mut Netlink, host: &str) -> CniResult<()> {
+    let link = nl
+        .link(host)
+        .map_err(nl_err(format!("looking up {host}")))?;
+    let link = link.ok_or_else(|| CniError::new(Code::Io, format!("veth {host} vanished"), ""))?;
+    nl.set_hairpin(link.index)
+        .map_err(nl_err(format!("setting hairpin mode on {host}")))
+}
+
+/// Finds or creates the bridge and makes sure it is up.
+fn ensure_bridge(nl: &mut Netlink, conf: &NetConf) -> CniResult<Link> {
+    let name = conf.bridge_name();
+    let lookup = |nl: &mut Netlink| {
+        nl.link(name)
+            .map_err(nl_err(format!("looking up bridge {name}")))
+    };
+    if let Some(br) = lookup(nl)? {
+        if !br.up {
+            nl.set_up(br.index)
+                .map_err(nl_err(format!("setting bridge {name} up")))?;
+        }
+        return Ok(br);
+    }
+    match nl.add_bridge(name, conf.mtu, random_mac()) {
+        Ok(()) | Err(crate::netlink::NlError::Kernel(Errno::EEXIST)) => {}
+        Err(e) => return Err(nl_err(format!("creating bridge {name}"))(e)),
+    }
+    let br = lookup(nl)?
+        .ok_or_else(|| CniError::new(Code::Io, format!("bridge {name} vanished"), ""))?;
+    if !br.up {
+        nl.set_up(br.index)
+            .map_err(nl_err(format!("setting bridge {name} up")))?;
+    }
+    Ok(br)
+}
+
+/// Gateway addresses on the bridge and forwarding on, for every family in use.
+fn gateway_on_bridge(
+    nl: &mut Netlink,
+    conf: &NetConf,
+    index: u32,
+    ips: &[IpConfig],
+) -> CniResult<()> {
+    let name = conf.bridge_name();
+    for ip in ips {
+        let Some(gw) = ip.gateway else { continue };
+        let addr = IpNet::new(gw, ip.address.prefix_len())
+            .map_err(|e| CniError::new(Code::InvalidConfig, "gateway prefix", e.to_string()))?;
+        match nl.add_addr(index, addr) {
+            Ok(()) | Err(crate::netlink::NlError::Kernel(Errno::EEXIST)) => {}
+            Err(e) => return Err(nl_err(format!("adding {addr} to bridge {name}"))(e)),
+        }
+        if gw.is_ipv4() {
+            netns::sysctl("net/ipv4/ip_forward", "1")?;
+        } else {
+            netns::sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        }
+    }
+    Ok(())
+}
+
+/// IPAM routes, then a default route per family when `isDefaultGateway` (unless IPAM
+/// already has one); routes without a gateway use their family's gateway.
+fn pod_routes(conf: &NetConf, ipam: &Res) -> CniResult<Vec<Route>> {
+    let mut routes = ipam.routes.clone();
+    if !conf.is_default_gateway {
+        return Ok(routes);
+    }
+    for ip in &ipam.ips {
+        let Some(gw) = ip.gateway else { continue };
+        let default: IpNet = if gw.is_ipv4() { "0.0.0.0/0" } else { "::/0" }
+            .parse()
+            .map_err(|_| CniError::new(Code::InvalidConfig, "default route", ""))?;
+        match routes.iter().find(|r| r.dst == default) {
+            Some(r) if r.gw.is_some_and(|g| g != gw) => {
+                return Err(CniError::new(
+                    Code::InvalidConfig,
+                    format!(
+                        "isDefaultGateway: ipam already has a default route via another gateway than {gw}"
+                    ),
+                    "",
+                ));
+            }
+            Some(_) => {}
+            None => routes.push(Route {
+                dst: default,
+                gw: Some(gw),
+            }),
+        }
+    }
+    Ok(routes)
+}
+
+/// The gateway used for a route without one: the first gateway of the same family.
+pub fn family_gateway(ips: &[IpConfig], dst: &IpNet) -> Option<IpAddr> {
+    ips.iter()
+        .filter(|ip| ip.address.addr().is_ipv4() == dst.addr().is_ipv4())
+        .find_map(|ip| ip.gateway)
+}
+
+fn configure_pod(env: &Env, ns: &File, ips: &[IpConfig], routes: &[Route]) -> CniResult<()> {
+    netns::run_in(ns, || {
+        let ifname = &env.ifname;
+        let mut nl =
+            Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
+        let link = nl
+            .link(ifname)
+            .map_err(nl_err(format!("looking up {ifname}")))?;
+        let link = link.ok_or_else(|| {
+            CniError::new(
+                Code::Io,
+                format!("{ifname} missing in the container netns"),
+                "",
+            )
+        })?;
+        nl.set_up(link.index)
+            .map_err(nl_err(format!("setting {ifname} up")))?;
+        for ip in ips {
+            nl.add_addr(link.index, ip.address)
+                .map_err(nl_err(format!("adding {} to {ifname}", ip.address)))?;
+        }
+        for r in routes {
+            let gw = r.gw.or_else(|| family_gateway(ips, &r.dst));
+            nl.add_route(link.index, r.dst, gw)
+                .map_err(nl_err(format!("adding route {} on {ifname}", r.dst)))?;
+        }
+        Ok(())
+    })
+}

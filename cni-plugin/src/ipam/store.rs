@@ -1,0 +1,132 @@
+//! host-local's on-disk lease store: `<dataDir>/<network>/<ip>` files holding
+//! `<containerID>\r\n<ifname>`, `last_reserved_ip.<set index>`, and an flock'd `lock` file.
+//! Does file I/O.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{CniError, CniResult, Code, io_err};
+
+/// The line break host-local writes between container ID and interface name.
+const LINE_BREAK: &str = "\r\n";
+const LAST_RESERVED: &str = "last_reserved_ip.";
+
+/// A lease directory held under an exclusive flock for the store's lifetime.
+pub struct Store {
+    dir: PathBuf,
+    _lock: Flock<File>,
+}
+
+/// One lease file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// Leased address.
+    pub ip: IpAddr,
+    /// Owner container ID.
+    pub container_id: String,
+    /// Owner interface name (empty for leases written by old host-local versions).
+    pub ifname: String,
+}
+
+impl Store {
+    /// Opens (creating it if needed) and locks `<data_dir>/<network>`.
+    pub fn open(data_dir: &Path, network: &str) -> CniResult<Self> {
+        let dir = data_dir.join(network);
+        fs::create_dir_all(&dir).map_err(|e| io_err(format!("creating {}", dir.display()), &e))?;
+        let lock_path = dir.join("lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o750)
+            .open(&lock_path)
+            .map_err(|e| io_err(format!("opening {}", lock_path.display()), &e))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
+            CniError::new(
+                Code::Io,
+                format!("locking {}", lock_path.display()),
+                e.to_string(),
+            )
+        })?;
+        Ok(Self { dir, _lock: lock })
+    }
+
+    /// The last address reserved from set `idx`, if recorded.
+    pub fn last_reserved(&self, idx: usize) -> Option<IpAddr> {
+        let raw = fs::read_to_string(self.dir.join(format!("{LAST_RESERVED}{idx}"))).ok()?;
+        raw.trim().parse().ok()
+    }
+
+    /// Reserves `ip` for the owner; `Ok(false)` when it is already taken.
+    pub fn reserve(&self, ip: IpAddr, id: &str, ifname: &str, idx: usize) -> CniResult<bool> {
+        let path = self.dir.join(ip.to_string());
+        let mut f = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(io_err(format!("creating lease {}", path.display()), &e)),
+        };
+        if let Err(e) = f.write_all(format!("{id}{LINE_BREAK}{ifname}").as_bytes()) {
+            let _ = fs::remove_file(&path);
+            return Err(io_err(format!("writing lease {}", path.display()), &e));
+        }
+        let last = self.dir.join(format!("{LAST_RESERVED}{idx}"));
+        fs::write(&last, ip.to_string())
+            .map_err(|e| io_err(format!("writing {}", last.display()), &e))?;
+        Ok(true)
+    }
+
+    /// Every lease in the directory.
+    pub fn leases(&self) -> CniResult<Vec<Lease>> {
+        let rd = fs::read_dir(&self.dir)
+            .map_err(|e| io_err(format!("reading {}", self.dir.display()), &e))?;
+        let mut out = Vec::new();
+        for entry in rd.flatten() {
+            let name = entry.file_name();
+            let Some(ip) = name.to_str().and_then(|n| n.parse::<IpAddr>().ok()) else {
+                continue;
+            };
+            let Ok(raw) = fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let raw = raw.trim();
+            let (container_id, ifname) = match raw.split_once(LINE_BREAK) {
+                Some((id, ifn)) => (id.trim().to_owned(), ifn.trim().to_owned()),
+                None => (raw.to_owned(), String::new()),
+            };
+            out.push(Lease {
+                ip,
+                container_id,
+                ifname,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes the lease file of `ip`.
+    pub fn release(&self, ip: IpAddr) -> CniResult<()> {
+        let path = self.dir.join(ip.to_string());
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(format!("removing lease {}", path.display()), &e)),
+        }
+    }
+}
+
+impl Lease {
+    /// Whether the lease belongs to this attachment (old leases without ifname match by ID).
+    pub fn owned_by(&self, id: &str, ifname: &str) -> bool {
+        self.container_id == id && (self.ifname == ifname || self.ifname.is_empty())
+    }
+}
