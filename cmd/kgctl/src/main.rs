@@ -21,12 +21,22 @@ struct Cli {
 enum Command {
     /// Print what kg would program on one node, from Node and Peer manifests (offline).
     Plan(plan::PlanArgs),
+    /// Print the mesh topology as Graphviz DOT, from Node and Peer manifests (offline).
+    Graph(plan::PlanArgs),
+    /// Print the Peer CustomResourceDefinition (the source of manifests/crds.yaml).
+    Crd,
+}
+
+fn crd() -> anyhow::Result<String> {
+    Ok(serde_saphyr::to_string(&kilo_k8s::peer::peer_crd())?)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args),
+        Command::Graph(args) => plan::graph(&args),
+        Command::Crd => crd(),
     };
     match result {
         Ok(out) => {

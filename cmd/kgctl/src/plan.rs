@@ -158,8 +158,40 @@ fn settings(a: &PlanArgs) -> Result<Settings> {
     })
 }
 
+/// Everything `plan` and `graph` compute from the manifests.
+struct Inputs {
+    settings: Settings,
+    snapshot: Snapshot,
+    facts: LocalFacts,
+    problems: Vec<NodeProblem>,
+    rejected: Vec<Rejected>,
+}
+
+/// Runs `kgctl graph`: the topology seen from `--hostname` as DOT.
+pub fn graph(a: &PlanArgs) -> Result<String> {
+    let i = inputs(a)?;
+    let topo = kilo_mesh::Topology::new(
+        &i.snapshot,
+        &i.settings.hostname,
+        i.settings.granularity,
+        i.settings.subnet,
+    )
+    .with_context(|| format!("computing the topology from node {}", a.hostname))?;
+    Ok(kilo_mesh::graph::to_dot(&topo))
+}
+
 /// Runs `kgctl plan` and returns what to print.
 pub fn run(a: &PlanArgs) -> Result<String> {
+    let i = inputs(a)?;
+    let plan = plan::plan(&i.snapshot, &i.settings, &i.facts)
+        .with_context(|| format!("planning node {}", a.hostname))?;
+    Ok(match a.output {
+        Output::Text => text(&plan, &i.problems, &i.rejected),
+        Output::Json => json(&plan, &i.problems, &i.rejected)?,
+    })
+}
+
+fn inputs(a: &PlanArgs) -> Result<Inputs> {
     let settings = settings(a)?;
     let objects = manifests::load(&a.files)?;
     let mut nodes: Vec<Node> = Vec::new();
@@ -205,11 +237,12 @@ pub fn run(a: &PlanArgs) -> Result<String> {
         addresses: (!a.node_addresses.is_empty()).then(|| a.node_addresses.clone()),
         portmap: a.portmap,
     };
-    let plan = plan::plan(&snapshot, &settings, &facts)
-        .with_context(|| format!("planning node {}", a.hostname))?;
-    Ok(match a.output {
-        Output::Text => text(&plan, &problems, &rejected),
-        Output::Json => json(&plan, &problems, &rejected)?,
+    Ok(Inputs {
+        settings,
+        snapshot,
+        facts,
+        problems,
+        rejected,
     })
 }
 

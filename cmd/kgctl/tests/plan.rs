@@ -121,3 +121,28 @@ fn directory_input_and_annotation_problems() {
         "{out}"
     );
 }
+
+#[test]
+fn graph_of_two_locations() {
+    insta::assert_snapshot!(kgctl(&[
+        "graph",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-a"
+    ]));
+}
+
+#[test]
+fn the_committed_crd_manifest_is_current() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../manifests/crds.yaml"
+    ))
+    .expect("reading manifests/crds.yaml");
+    assert_eq!(
+        kgctl(&["crd"]),
+        committed,
+        "regenerate with: kgctl crd > manifests/crds.yaml"
+    );
+}

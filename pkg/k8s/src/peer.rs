@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub struct PeerSpec {
     /// CIDRs routed to this peer.
     #[serde(default, rename = "allowedIPs")]
+    #[schemars(length(min = 1))]
     pub allowed_ips: Vec<String>,
     /// Where to reach the peer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,6 +39,7 @@ pub struct PeerSpec {
     pub preshared_key: Option<String>,
     /// The peer's public key (base64).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub public_key: String,
 }
 
@@ -62,6 +64,27 @@ pub struct DnsOrIp {
     /// An IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+}
+
+/// The Peer CRD as installed: the derived schema plus `required: [allowedIPs, publicKey]` (the
+/// Rust type keeps defaults so that one malformed object can never break the watch).
+#[must_use]
+pub fn peer_crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    use kube::CustomResourceExt as _;
+    let mut crd = Peer::crd();
+    for v in &mut crd.spec.versions {
+        let spec = v
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|s| s.properties.as_mut())
+            .and_then(|p| p.get_mut("spec"));
+        if let Some(spec) = spec {
+            spec.required = Some(vec!["allowedIPs".to_owned(), "publicKey".to_owned()]);
+        }
+    }
+    crd
 }
 
 /// Why a Peer was rejected.

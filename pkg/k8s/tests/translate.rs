@@ -181,8 +181,7 @@ fn own_annotations_are_complete_and_kilo_compatible() {
 
 #[test]
 fn the_peer_crd_matches_kilo() {
-    use kube::CustomResourceExt as _;
-    let crd = Peer::crd();
+    let crd = kilo_k8s::peer::peer_crd();
     assert_eq!(crd.metadata.name.as_deref(), Some("peers.kilo.squat.ai"));
     assert_eq!(crd.spec.scope, "Cluster");
     assert_eq!(crd.spec.names.short_names, Some(vec!["peer".to_owned()]));
