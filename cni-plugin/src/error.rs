@@ -27,12 +27,12 @@ pub enum Code {
     /// 101: an address is already allocated to this container and interface.
     AlreadyAllocated = 101,
     /// 102: a delegated IPAM plugin failed without a usable error.
-    Delegate = 103,
+    Delegate = 102,
 }
 
 /// A CNI error, ready to be printed as `{"cniVersion","code","msg","details"}`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{msg}: {details}")]
+#[error("{msg}{}", suffix(.details))]
 pub struct CniError {
     /// The spec (or plugin-specific) error code.
     pub code: u32,
@@ -75,6 +75,14 @@ impl CniError {
                 self.code
             )
         })
+    }
+}
+
+fn suffix(details: &str) -> String {
+    if details.is_empty() {
+        String::new()
+    } else {
+        format!(": {details}")
     }
 }
 
