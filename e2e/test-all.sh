@@ -13,4 +13,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "### the pure core has no I/O dependencies"
 bash e2e/check-core-deps.sh
 echo "### cargo test (unit, snapshot, property and netns tests)"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.log
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+passed=$(awk '/^test result:/ {s += $4} END {print s + 0}' "$log")
+failed=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$log")
+echo "### summary"
+echo "$passed passed, $failed failed"
+exit "$status"
