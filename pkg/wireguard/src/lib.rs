@@ -1,1 +1,45 @@
-//! Placeholder; filled in by its issue.
+//! The WireGuard adapter of kilo-rs: applies a [`WireGuardPlan`] to a device as a minimal diff
+//! (unchanged peers are never touched, so their sessions survive) and reads the device back
+//! for metrics and NAT discovery. Backends: [`Userspace`] (wireguard-go / boringtun over the
+//! UAPI socket), [`Kernel`] (rtnetlink + generic netlink) and the in-memory [`Fake`].
+//! Also owns the node's private key ([`PrivateKey`], [`load_or_create`]).
+
+pub mod diff;
+pub mod error;
+pub mod fake;
+pub mod kernel;
+pub mod key;
+pub mod model;
+pub mod uapi;
+pub mod userspace;
+
+pub use kilo_mesh::plan::wireguard::WireGuardPlan;
+use kilo_mesh::types::IfName;
+
+pub use crate::error::WgError;
+pub use crate::fake::Fake;
+pub use crate::kernel::Kernel;
+pub use crate::key::{DEFAULT_KEY_PATH, PrivateKey, load_or_create};
+pub use crate::model::{ApplyReport, Change, DeviceState, PeerField, PeerState};
+pub use crate::userspace::{DEFAULT_SOCKET_DIR, SocketTransport, UapiTransport, Userspace};
+
+/// A WireGuard device driver.
+pub trait WireGuard {
+    /// Makes the device `plan.interface` match the plan with `key` as its private key, writing
+    /// only what differs from what it reads back. DNS endpoints are resolved now.
+    fn apply(&mut self, plan: &WireGuardPlan, key: &PrivateKey) -> Result<ApplyReport, WgError>;
+
+    /// Reads the device back: key, port, peers with endpoints, allowed IPs, latest handshake,
+    /// transfer counters and keepalive.
+    fn read(&self, interface: &IfName) -> Result<DeviceState, WgError>;
+}
+
+/// Which backend kg uses (`--wireguard-backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The kernel module, over netlink.
+    #[default]
+    Kernel,
+    /// wireguard-go or boringtun, over the UAPI socket.
+    Userspace,
+}
