@@ -1,1 +1,64 @@
-//! Placeholder; filled in by its issue.
+//! kg's firewall adapter: a small [`Firewall`] trait, the iptables + ipset backend
+//! ([`IptablesFirewall`]) and an in-memory fake ([`FakeFirewall`]).
+//!
+//! The backend touches only what kg owns — chains `KILO-*`, sets `kilo-*` and the planned jump
+//! rules (any `Kilo:`-commented rule or jump to `KILO-*`) in built-in chains — and writes only the
+//! delta: one `ipset restore` batch, then one `iptables-restore --noflush --wait` batch per table
+//! and family, then the removal of stale sets. A rule that is already right is never rewritten;
+//! applying the same plan twice performs no mutating operation and starts no mutating process.
+//! Every mutating operation is counted in `kilo_firewall_operations_total`.
+
+mod align;
+mod backend;
+mod error;
+mod fake;
+mod metrics;
+mod rules;
+mod runner;
+mod sets;
+
+pub use backend::{IptablesFirewall, Ipv6Mode, Settings};
+pub use error::FirewallError;
+pub use fake::FakeFirewall;
+pub use metrics::{Backend, FirewallMetrics, OpCounts, OpKey, OpLabels, Operation};
+pub use runner::{
+    CommandRunner, Invocation, NetnsRunner, RawOutput, Recorded, RecordingRunner, SystemRunner,
+    probe_ipv6, which,
+};
+
+use kilo_mesh::plan::firewall::FirewallPlan;
+
+/// What an apply or clean-up did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Mutating operations performed, by labels (empty: nothing changed).
+    pub operations: OpCounts,
+    /// IPv6 was skipped because the host has it disabled or lacks `ip6tables`.
+    pub ipv6_skipped: bool,
+}
+
+impl ApplyReport {
+    /// Number of mutating operations.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.operations.total()
+    }
+}
+
+/// kg's firewall.
+pub trait Firewall: Send {
+    /// Makes kg's chains, rules and sets match `plan`, writing only the difference.
+    ///
+    /// # Errors
+    /// Reading the current state or a batch failed (the message carries the tool's stderr).
+    fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError>;
+
+    /// Removes every chain, rule and set kg owns (rules before the sets they reference).
+    ///
+    /// # Errors
+    /// As for [`Firewall::apply`].
+    fn clean_up(&mut self) -> Result<ApplyReport, FirewallError>;
+
+    /// Makes the next apply rebuild every set by build-then-swap, whatever it reads.
+    fn request_resync(&mut self);
+}

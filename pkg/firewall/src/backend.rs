@@ -1,0 +1,303 @@
+//! The real backend: reads kg's part of the firewall with `iptables-save`/`ip6tables-save` and
+//! `ipset save`, and writes only the delta with one `ipset restore` batch and one
+//! `iptables-restore --noflush` batch per table and family. Does process I/O through a
+//! [`CommandRunner`].
+
+use std::collections::BTreeMap;
+
+use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan};
+use tracing::{debug, info, warn};
+
+use crate::error::FirewallError;
+use crate::metrics::{FirewallMetrics, OpCounts};
+use crate::rules::{self, RuleOp, TableState};
+use crate::runner::{CommandRunner, Invocation};
+use crate::sets::{self, SetOp, SetState};
+use crate::{ApplyReport, Firewall};
+
+/// Tables kg reads and cleans.
+const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
+
+/// Whether kg programs IPv6.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ipv6Mode {
+    /// IPv6 unless the host has it disabled or lacks `ip6tables` (then v4 only, logged once).
+    #[default]
+    Auto,
+    /// IPv4 only.
+    Disabled,
+}
+
+/// Settings of the iptables backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Seconds `iptables-restore --wait` waits for the xtables lock (`None`: forever).
+    pub wait_seconds: Option<u32>,
+    /// IPv6 handling.
+    pub ipv6: Ipv6Mode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            wait_seconds: Some(10),
+            ipv6: Ipv6Mode::Auto,
+        }
+    }
+}
+
+/// The iptables + ipset backend.
+pub struct IptablesFirewall<R> {
+    runner: R,
+    metrics: FirewallMetrics,
+    settings: Settings,
+    ipv6: Option<bool>,
+    resync_next: bool,
+}
+
+/// One family's pending `iptables-restore` batches.
+struct TableBatch {
+    family: Family,
+    table: FwTable,
+    ops: Vec<RuleOp>,
+}
+
+impl<R: CommandRunner> IptablesFirewall<R> {
+    /// A backend running its commands through `runner` and counting into `metrics`.
+    pub fn new(runner: R, metrics: FirewallMetrics, settings: Settings) -> Self {
+        Self {
+            runner,
+            metrics,
+            settings,
+            ipv6: None,
+            resync_next: false,
+        }
+    }
+
+    /// The runner (tests inspect a recording one).
+    pub fn runner(&self) -> &R {
+        &self.runner
+    }
+
+    /// The families this host can program, v4 first; probes IPv6 once and logs why it is off.
+    pub fn families(&mut self) -> Vec<Family> {
+        let v6 = *self.ipv6.get_or_insert_with(|| match self.settings.ipv6 {
+            Ipv6Mode::Disabled => {
+                info!("IPv6 firewall disabled by configuration; programming IPv4 only");
+                false
+            }
+            Ipv6Mode::Auto => match self.runner.ipv6_unavailable() {
+                Some(reason) => {
+                    warn!(%reason, "IPv6 is unavailable; programming the IPv4 firewall only");
+                    false
+                }
+                None => true,
+            },
+        });
+        if v6 {
+            vec![Family::V4, Family::V6]
+        } else {
+            vec![Family::V4]
+        }
+    }
+
+    fn run(
+        &self,
+        context: &str,
+        program: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Result<String, FirewallError> {
+        let inv = Invocation {
+            program,
+            args,
+            stdin,
+        };
+        let out = self
+            .runner
+            .run(&inv)
+            .map_err(|source| FirewallError::Spawn {
+                context: context.to_owned(),
+                program: program.to_owned(),
+                source,
+            })?;
+        if !out.success {
+            return Err(FirewallError::Command {
+                context: context.to_owned(),
+                command: inv.command_line(),
+                status: out.status,
+                stderr: out.stderr.trim().to_owned(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    fn read_table(&self, family: Family, table: FwTable) -> Result<TableState, FirewallError> {
+        let context = format!("reading {} table {}", family.as_str(), table.as_str());
+        let text = self.run(
+            &context,
+            save_program(family),
+            &["-t", table.as_str()],
+            None,
+        )?;
+        rules::parse_save(&text)
+    }
+
+    /// Reads every `kilo-*` set.
+    fn read_sets(&self) -> Result<BTreeMap<String, SetState>, FirewallError> {
+        let names = self.run("listing ipsets", "ipset", &["list", "-n"], None)?;
+        let mut out = BTreeMap::new();
+        for name in names
+            .lines()
+            .map(str::trim)
+            .filter(|n| sets::is_owned_set(n))
+        {
+            let text = self.run(
+                &format!("reading ipset {name}"),
+                "ipset",
+                &["save", name],
+                None,
+            )?;
+            out.insert(name.to_owned(), sets::parse_save(&text)?);
+        }
+        Ok(out)
+    }
+
+    fn restore_ipset(&self, ops: &[SetOp], counts: &mut OpCounts) -> Result<(), FirewallError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let context = format!("applying an ipset restore batch of {} lines", ops.len());
+        self.run(&context, "ipset", &["restore"], Some(&sets::render(ops)))?;
+        let c = sets::count(ops);
+        self.metrics.record(&c);
+        counts.merge(&c);
+        Ok(())
+    }
+
+    fn restore_table(
+        &self,
+        batch: &TableBatch,
+        counts: &mut OpCounts,
+    ) -> Result<(), FirewallError> {
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        let text = rules::render(batch.table, &batch.ops);
+        debug!(family = batch.family.as_str(), table = batch.table.as_str(), batch = %text, "iptables-restore");
+        let wait = self.settings.wait_seconds.map(|s| s.to_string());
+        let mut args = vec!["--noflush", "--wait"];
+        args.extend(wait.as_deref());
+        let context = format!(
+            "applying the {} {} batch of {} lines",
+            batch.family.as_str(),
+            batch.table.as_str(),
+            batch.ops.len()
+        );
+        self.run(&context, restore_program(batch.family), &args, Some(&text))?;
+        let c = rules::count(batch.family, &batch.ops);
+        self.metrics.record(&c);
+        counts.merge(&c);
+        Ok(())
+    }
+
+    /// Reads both tables of each family and computes their batches.
+    fn table_batches(&self, fams: &[&FamilyFirewall]) -> Result<Vec<TableBatch>, FirewallError> {
+        let mut out = Vec::new();
+        for ff in fams {
+            for table in TABLES {
+                let current = self.read_table(ff.family, table)?;
+                let chains: Vec<_> = ff.chains.iter().filter(|c| c.table == table).collect();
+                let jumps: Vec<_> = ff.jumps.iter().filter(|j| j.table == table).collect();
+                let ops = rules::table_ops(&current, &chains, &jumps);
+                out.push(TableBatch {
+                    family: ff.family,
+                    table,
+                    ops,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads everything, then writes sets, rules and finally removes stale sets.
+    fn converge(
+        &mut self,
+        fams: &[&FamilyFirewall],
+        resync: bool,
+    ) -> Result<OpCounts, FirewallError> {
+        let families: Vec<Family> = fams.iter().map(|f| f.family).collect();
+        let planned: Vec<&IpSetPlan> = fams.iter().flat_map(|f| f.sets.iter()).collect();
+        let current_sets = self.read_sets()?;
+        let sync = sets::sync_ops(&current_sets, &planned, resync)?;
+        let stale = sets::stale_ops(&current_sets, &planned, &families);
+        let batches = self.table_batches(fams)?;
+        let mut counts = OpCounts::default();
+        self.restore_ipset(&sync, &mut counts)?;
+        for b in &batches {
+            self.restore_table(b, &mut counts)?;
+        }
+        self.restore_ipset(&stale, &mut counts)?;
+        Ok(counts)
+    }
+}
+
+impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
+    fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError> {
+        let families = self.families();
+        let fams: Vec<&FamilyFirewall> = plan
+            .families()
+            .into_iter()
+            .filter(|f| families.contains(&f.family))
+            .collect();
+        let resync = std::mem::take(&mut self.resync_next);
+        let operations = self
+            .converge(&fams, resync)
+            .inspect_err(|_| self.resync_next |= resync)?;
+        if operations.total() > 0 {
+            info!(operations = operations.total(), "firewall updated");
+        }
+        Ok(ApplyReport {
+            operations,
+            ipv6_skipped: !families.contains(&Family::V6),
+        })
+    }
+
+    fn clean_up(&mut self) -> Result<ApplyReport, FirewallError> {
+        let families = self.families();
+        let empty: Vec<FamilyFirewall> = families
+            .iter()
+            .map(|f| FamilyFirewall {
+                family: *f,
+                sets: Vec::new(),
+                chains: Vec::new(),
+                jumps: Vec::new(),
+            })
+            .collect();
+        let fams: Vec<&FamilyFirewall> = empty.iter().collect();
+        let operations = self.converge(&fams, false)?;
+        info!(operations = operations.total(), "firewall cleaned up");
+        Ok(ApplyReport {
+            operations,
+            ipv6_skipped: !families.contains(&Family::V6),
+        })
+    }
+
+    fn request_resync(&mut self) {
+        self.resync_next = true;
+    }
+}
+
+const fn save_program(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "iptables-save",
+        Family::V6 => "ip6tables-save",
+    }
+}
+
+const fn restore_program(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "iptables-restore",
+        Family::V6 => "ip6tables-restore",
+    }
+}

@@ -1,0 +1,383 @@
+//! Shared by the netns tests and the benchmark: a throwaway network namespace (deleted on drop),
+//! prerequisite checks, hand-built node plans, and readers of the namespace's firewall state.
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a subset"
+)]
+#![allow(clippy::unwrap_used, reason = "test helpers: a failure is a test failure")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::MetadataExt as _;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ipnet::IpNet;
+use kilo_firewall::{
+    FirewallMetrics, IptablesFirewall, NetnsRunner, RecordingRunner, Settings, which,
+};
+use kilo_mesh::plan::firewall::{
+    ChainPlan, Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan, JumpPlan, Position,
+    SetPurpose,
+};
+use prometheus_client::registry::Registry;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Panics (fails the test) unless we are root and every tool is installed.
+pub fn require_prerequisites() {
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX);
+    assert_eq!(
+        uid, 0,
+        "kilo-firewall netns tests need root (CI runs them as root)"
+    );
+    for tool in [
+        "ip",
+        "iptables-save",
+        "iptables-restore",
+        "ip6tables-save",
+        "ip6tables-restore",
+        "ipset",
+    ] {
+        assert!(
+            which(tool).is_some(),
+            "kilo-firewall netns tests need `{tool}` in PATH (Debian: iproute2, iptables, ipset)"
+        );
+    }
+}
+
+/// A fresh network namespace `kfw<pid>-<n>`, deleted when dropped (also on panic).
+pub struct TestNs {
+    /// Its name.
+    pub name: String,
+}
+
+impl TestNs {
+    pub fn new() -> Self {
+        require_prerequisites();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("kfw{}-{n}", std::process::id());
+        let st = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
+        assert!(st.success(), "ip netns add {name} failed");
+        Self { name }
+    }
+
+    /// Runs a program inside the namespace; panics with its stderr on failure.
+    pub fn sh(&self, program: &str, args: &[&str], stdin: Option<&str>) -> String {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, program])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} in {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A backend on this namespace with a recording runner and registered metrics.
+    pub fn firewall(&self) -> (IptablesFirewall<RecordingRunner>, Registry) {
+        let mut registry = Registry::default();
+        let metrics = FirewallMetrics::register(&mut registry);
+        let runner = RecordingRunner::wrapping(NetnsRunner::new(self.name.clone()));
+        (
+            IptablesFirewall::new(runner, metrics, Settings::default()),
+            registry,
+        )
+    }
+
+    /// `iptables-save`/`ip6tables-save` of every table, without `#` lines.
+    pub fn save(&self, family: Family) -> String {
+        let prog = match family {
+            Family::V4 => "iptables-save",
+            Family::V6 => "ip6tables-save",
+        };
+        let text = self.sh(prog, &[], None);
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    /// Both families' saves.
+    pub fn save_all(&self) -> String {
+        format!("{}{}", self.save(Family::V4), self.save(Family::V6))
+    }
+
+    /// Every set: create line without `initval`, and its entries.
+    pub fn sets(&self) -> BTreeMap<String, (String, BTreeSet<String>)> {
+        let mut out: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+        for line in self.sh("ipset", &["list", "-o", "save"], None).lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            match w.as_slice() {
+                ["create", name, rest @ ..] => {
+                    let head: Vec<&str> = rest
+                        .iter()
+                        .copied()
+                        .take_while(|t| *t != "initval")
+                        .collect();
+                    out.entry((*name).to_owned()).or_default().0 = head.join(" ");
+                }
+                ["add", name, entry, ..] => {
+                    out.entry((*name).to_owned())
+                        .or_default()
+                        .1
+                        .insert((*entry).to_owned());
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+impl Drop for TestNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// `kilo_firewall_operations_total` samples by label text.
+pub fn counters(registry: &Registry) -> BTreeMap<String, u64> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("kilo_firewall_operations_total"))
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(labels, v)| (labels.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+/// What a hand-built node plan contains.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSpec {
+    /// Nodes in the mesh (node 0 is the local one).
+    pub nodes: usize,
+    /// Extra mesh CIDRs per family, for the benchmark (10.128.0.0/9 /32s, fd99::/64 /128s).
+    pub extra: usize,
+    pub egress_v4: Option<Ipv4Addr>,
+    pub egress_v6: Option<Ipv6Addr>,
+    /// `--iptables-forward-rules`.
+    pub forward: bool,
+}
+
+pub const MESH_RETURN: &str = "Kilo: do not NAT packets destined for the mesh";
+pub const SNAT: &str = "Kilo: SNAT to the egress IP of this node";
+
+fn rule(matches: &str, comment: &str, target: &str) -> String {
+    let sep = if matches.is_empty() { "" } else { " " };
+    format!("{matches}{sep}-m comment --comment \"{comment}\" -j {target}")
+}
+
+fn set(
+    purpose: SetPurpose,
+    family: Family,
+    entries: impl IntoIterator<Item = String>,
+) -> IpSetPlan {
+    IpSetPlan {
+        name: purpose.set_name(family),
+        purpose,
+        family,
+        entries: entries
+            .into_iter()
+            .map(|e| e.parse::<IpNet>().unwrap())
+            .collect(),
+    }
+}
+
+/// CIDRs of node `i` in a family: pod CIDR, private IP, WireGuard IP.
+pub fn node_cidrs(i: usize, family: Family) -> Vec<String> {
+    let (hi, lo) = (i / 256, i % 256);
+    match family {
+        Family::V4 => vec![
+            format!("10.{}.{lo}.0/24", 42 + hi),
+            format!("192.168.{hi}.{}/32", lo + 1),
+            format!("10.4.{hi}.{}/32", lo + 1),
+        ],
+        Family::V6 => vec![
+            format!("fd42:0:{hi:x}:{lo:x}::/64"),
+            format!("fd00::{i:x}:1/128"),
+        ],
+    }
+}
+
+fn extra_cidrs(n: usize, family: Family) -> Vec<String> {
+    (0..n)
+        .map(|i| match family {
+            Family::V4 => format!("10.{}.{}.{}/32", 128 + i / 65536, (i / 256) % 256, i % 256),
+            Family::V6 => format!("fd99::{:x}:{:x}/128", i / 65536, i % 65536),
+        })
+        .collect()
+}
+
+fn family_plan(spec: &NodeSpec, family: Family) -> FamilyFirewall {
+    let sm = |p: SetPurpose, dir: &str| format!("-m set --match-set {} {dir}", p.set_name(family));
+    let (nat_src, nat_dst, service, peer) = match family {
+        Family::V4 => (
+            node_cidrs(0, family)[0].clone(),
+            "192.168.100.0/24",
+            "10.43.0.0/16",
+            "10.5.0.1/32",
+        ),
+        Family::V6 => (
+            node_cidrs(0, family)[0].clone(),
+            "fd77::/64",
+            "fd43::/112",
+            "fd05::1/128",
+        ),
+    };
+    let mut mesh: Vec<String> = (0..spec.nodes)
+        .flat_map(|i| node_cidrs(i, family))
+        .collect();
+    mesh.extend([service.to_owned(), peer.to_owned()]);
+    mesh.extend(extra_cidrs(spec.extra, family));
+    let mut sets = vec![
+        set(
+            SetPurpose::NatSource,
+            family,
+            [nat_src.clone(), peer.to_owned()],
+        ),
+        set(SetPurpose::NatDestination, family, [nat_dst.to_owned()]),
+        set(SetPurpose::Mesh, family, mesh),
+    ];
+    let mut nat = vec![rule(&sm(SetPurpose::Mesh, "dst"), MESH_RETURN, "RETURN")];
+    let egress = match family {
+        Family::V4 => spec.egress_v4.map(|ip| ip.to_string()),
+        Family::V6 => spec.egress_v6.map(|ip| ip.to_string()),
+    };
+    if let Some(ip) = egress {
+        nat.push(rule("", SNAT, &format!("SNAT --to-source {ip}")));
+    }
+    nat.push(rule("", "Kilo: NAT remaining packets", "MASQUERADE"));
+    let mut chains = vec![ChainPlan {
+        table: FwTable::Nat,
+        name: "KILO-NAT".into(),
+        rules: nat,
+    }];
+    let jump = |table, chain: &str, rule, position| JumpPlan {
+        table,
+        chain: chain.into(),
+        rule,
+        position,
+    };
+    let mut jumps = vec![
+        jump(
+            FwTable::Nat,
+            "POSTROUTING",
+            rule(
+                &sm(SetPurpose::NatSource, "src"),
+                "Kilo: jump to KILO-NAT chain",
+                "KILO-NAT",
+            ),
+            Position::Insert,
+        ),
+        jump(
+            FwTable::Nat,
+            "POSTROUTING",
+            rule(
+                &sm(SetPurpose::NatDestination, "dst"),
+                "Kilo: jump to KILO-NAT chain for allowed location IPs",
+                "KILO-NAT",
+            ),
+            Position::Insert,
+        ),
+    ];
+    if spec.forward {
+        sets.push(set(SetPurpose::Forward, family, [nat_src.clone()]));
+        chains.push(ChainPlan {
+            table: FwTable::Filter,
+            name: "KILO-FORWARD".into(),
+            rules: vec![
+                rule(
+                    &sm(SetPurpose::Forward, "src"),
+                    "Kilo: forward packets from the location CIDRs",
+                    "ACCEPT",
+                ),
+                rule(
+                    &sm(SetPurpose::Forward, "dst"),
+                    "Kilo: forward packets to the location CIDRs",
+                    "ACCEPT",
+                ),
+            ],
+        });
+        jumps.push(jump(
+            FwTable::Filter,
+            "FORWARD",
+            rule("", "Kilo: jump to KILO-FORWARD chain", "KILO-FORWARD"),
+            Position::Insert,
+        ));
+    }
+    if family == Family::V4 {
+        sets.push(set(SetPurpose::Ipip, family, ["192.168.0.2/32".to_owned()]));
+        chains.push(ChainPlan {
+            table: FwTable::Filter,
+            name: "KILO-IPIP".into(),
+            rules: vec![rule(
+                &sm(SetPurpose::Ipip, "src"),
+                "Kilo: allow IPIP traffic",
+                "ACCEPT",
+            )],
+        });
+        jumps.push(jump(
+            FwTable::Filter,
+            "INPUT",
+            rule("-p ipencap", "Kilo: jump to IPIP chain", "KILO-IPIP"),
+            Position::Append,
+        ));
+        jumps.push(jump(
+            FwTable::Filter,
+            "INPUT",
+            rule("-p ipencap", "Kilo: reject other IPIP traffic", "DROP"),
+            Position::Append,
+        ));
+    }
+    FamilyFirewall {
+        family,
+        sets,
+        chains,
+        jumps,
+    }
+}
+
+/// A realistic plan of node 0.
+pub fn node_plan(spec: &NodeSpec) -> FirewallPlan {
+    FirewallPlan {
+        v4: family_plan(spec, Family::V4),
+        v6: family_plan(spec, Family::V6),
+    }
+}
+
+/// Programs `plan` into `ns` the reference way (the plan's own full renderings), for comparison.
+pub fn apply_reference(ns: &TestNs, plan: &FirewallPlan) {
+    for (ff, prog) in [
+        (&plan.v4, "iptables-restore"),
+        (&plan.v6, "ip6tables-restore"),
+    ] {
+        ns.sh("ipset", &["restore"], Some(&ff.render_ipset_restore()));
+        ns.sh(prog, &["--noflush"], Some(&ff.render_iptables_restore()));
+    }
+}
