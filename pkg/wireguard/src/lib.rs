@@ -43,3 +43,18 @@ pub enum Backend {
     /// wireguard-go or boringtun, over the UAPI socket.
     Userspace,
 }
+
+/// The driver kg uses for `backend`: the userspace one talks to sockets in `socket_dir`
+/// (normally [`DEFAULT_SOCKET_DIR`]), the kernel one creates a missing link when
+/// `create_interface` is set.
+#[must_use]
+pub fn driver(
+    backend: Backend,
+    socket_dir: &std::path::Path,
+    create_interface: bool,
+) -> Box<dyn WireGuard + Send> {
+    match backend {
+        Backend::Kernel => Box::new(Kernel::new(create_interface)),
+        Backend::Userspace => Box::new(Userspace::new(socket_dir)),
+    }
+}
