@@ -1,2 +1,115 @@
-//! Placeholder.
-fn main() {}
+//! Apply time of the iptables + ipset backend in a fresh network namespace, for N extra IPv4
+//! mesh CIDRs: a full apply into an empty namespace, a one-CIDR delta, and a no-op re-apply.
+//! Needs root. `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 3 reps,
+//! N = 1000 5000 20000); prints one line per N with the median and every run in milliseconds.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use common::{NodeSpec, TestNs, node_plan};
+use kilo_firewall::{
+    CommandRunner as _, Firewall as _, FirewallMetrics, IptablesFirewall, NetnsRunner,
+    RecordingRunner, Settings,
+};
+
+/// Milliseconds spent in mutating processes (the restore batches), shared with the runner.
+type WriteClock = Arc<Mutex<f64>>;
+
+fn firewall(ns: &TestNs) -> (IptablesFirewall<RecordingRunner>, WriteClock) {
+    let clock = WriteClock::default();
+    let (inner, c) = (NetnsRunner::new(ns.name.clone()), clock.clone());
+    let runner = RecordingRunner::new(move |inv| {
+        let t = Instant::now();
+        let out = inner.run(inv);
+        if inv.is_mutating() {
+            *c.lock().unwrap_or_else(PoisonError::into_inner) += t.elapsed().as_secs_f64() * 1e3;
+        }
+        out
+    });
+    let fw = IptablesFirewall::new(runner, FirewallMetrics::default(), Settings::default());
+    (fw, clock)
+}
+
+/// Milliseconds of (full apply, one-CIDR delta, no-op re-apply, the delta's write batch) in one
+/// fresh namespace.
+fn run_once(n: usize) -> [f64; 4] {
+    let ns = TestNs::new();
+    let (mut fw, clock) = firewall(&ns);
+    fw.families();
+    let mut spec = NodeSpec {
+        nodes: 10,
+        extra: n,
+        forward: true,
+        ..NodeSpec::default()
+    };
+    let mut timed = |spec: &NodeSpec| {
+        let plan = node_plan(spec);
+        let t = Instant::now();
+        let report = fw
+            .apply(&plan)
+            .unwrap_or_else(|e| panic!("apply failed: {e}"));
+        (t.elapsed().as_secs_f64() * 1000.0, report.total())
+    };
+    let (full, ops) = timed(&spec);
+    assert!(
+        ops as usize >= n,
+        "full apply performed only {ops} operations"
+    );
+    spec.extra = n + 1;
+    let before = *clock.lock().unwrap_or_else(PoisonError::into_inner);
+    let (delta, ops) = timed(&spec);
+    let write = *clock.lock().unwrap_or_else(PoisonError::into_inner) - before;
+    assert_eq!(ops, 1, "a one-CIDR delta must be one set-add");
+    let (noop, ops) = timed(&spec);
+    assert_eq!(ops, 0);
+    [full, delta, noop, write]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let reps: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let ns: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let ns = if ns.is_empty() {
+        vec![1000, 5000, 20000]
+    } else {
+        ns
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "# N  full_ms  delta_ms  noop_ms   (median of {reps}; runs in brackets)"
+    );
+    for n in ns {
+        let runs: Vec<[f64; 4]> = (0..reps).map(|_| run_once(n)).collect();
+        let col = |i: usize| runs.iter().map(|r| r[i]).collect::<Vec<_>>();
+        let fmt = |v: Vec<f64>| {
+            v.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(
+            out,
+            "{n} {:.1} {:.1} {:.1} {:.1}   full [{}] delta [{}] noop [{}]",
+            median(col(0)),
+            median(col(1)),
+            median(col(2)),
+            median(col(3)),
+            fmt(col(0)),
+            fmt(col(1)),
+            fmt(col(2)),
+        );
+    }
+}

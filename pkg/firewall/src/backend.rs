@@ -230,7 +230,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
         let planned: Vec<&IpSetPlan> = fams.iter().flat_map(|f| f.sets.iter()).collect();
         let current_sets = self.read_sets()?;
         let sync = sets::sync_ops(&current_sets, &planned, resync)?;
-        let stale = sets::stale_ops(&current_sets, &planned, &families);
+        let stale = sets::stale_ops(&current_sets, &planned, &families, &sync);
         let batches = self.table_batches(fams)?;
         let mut counts = OpCounts::default();
         self.restore_ipset(&sync, &mut counts)?;

@@ -292,3 +292,7 @@ pub fn table_ops(current: &TableState, chains: &[&ChainPlan], jumps: &[&JumpPlan
     ops.append(&mut delta.adds);
     ops
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

@@ -184,18 +184,28 @@ pub fn sync_ops(
 }
 
 /// `destroy` lines for kg's sets of `families` that the plan no longer has (run after the rules
-/// that referenced them are gone).
+/// that referenced them are gone), except those `sync` already destroys (re-sync leftovers).
 #[must_use]
 pub fn stale_ops(
     current: &BTreeMap<String, SetState>,
     planned: &[&IpSetPlan],
     families: &[Family],
+    sync: &[SetOp],
 ) -> Vec<SetOp> {
+    let destroyed = |n: &str| {
+        sync.iter()
+            .any(|op| matches!(op, SetOp::Destroy(d, _) if d == n))
+    };
     current
         .iter()
         .filter(|(n, _)| is_owned_set(n) && !planned.iter().any(|p| &p.name == *n))
+        .filter(|(n, _)| !destroyed(n))
         .map(|(n, s)| (n, s.family_or(n)))
         .filter(|(_, f)| families.contains(f))
         .map(|(n, f)| SetOp::Destroy(n.clone(), f))
         .collect()
 }
+
+#[cfg(test)]
+#[path = "sets_tests.rs"]
+mod tests;
