@@ -1,2 +1,122 @@
-//! kg: placeholder until the daemon lands.
-fn main() {}
+//! kg: the kilo-rs node daemon. Parses flags, connects the adapters and runs the reconcile loop
+//! and the HTTP server until SIGTERM/SIGINT.
+
+mod dataplane;
+mod flags;
+mod http;
+mod local;
+mod metrics;
+mod node_dataplane;
+mod reconcile;
+#[cfg(test)]
+mod reconcile_tests;
+
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{Context as _, Result};
+use clap::Parser as _;
+use kilo_k8s::kube_cluster::KubeCluster;
+use prometheus_client::registry::Registry;
+use tracing_subscriber::EnvFilter;
+
+use crate::flags::{Config, Flags, LogLevel};
+
+fn init_logging(level: LogLevel) {
+    let filter = match level {
+        LogLevel::All => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+        LogLevel::None => "off",
+    };
+    let filter = EnvFilter::try_from_env("KILO_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn kube_client(cfg: &Config) -> Result<kube::Client> {
+    let mut config = match &cfg.flags.kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("finding a kubeconfig or in-cluster config")?,
+    };
+    if let Some(master) = &cfg.flags.master {
+        config.cluster_url = master
+            .parse()
+            .with_context(|| format!("--master {master:?}"))?;
+    }
+    kube::Client::try_from(config).context("creating the Kubernetes client")
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! {
+                _ = t.recv() => tracing::info!("SIGTERM"),
+                _ = i.recv() => tracing::info!("SIGINT"),
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+async fn run(cfg: Config) -> Result<()> {
+    let cfg = Arc::new(cfg);
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let dp = node_dataplane::NodeDataplane::new(&cfg, &mut registry).await?;
+    let shared = Arc::new(http::Shared {
+        registry: Mutex::new(registry),
+        ready: AtomicBool::new(false),
+        graph: RwLock::new(None),
+    });
+    let server = tokio::spawn(http::serve(cfg.listen, shared.clone()));
+    let client = kube_client(&cfg).await?;
+    let cluster = KubeCluster::start(
+        client,
+        cfg.flags.topology_label.clone(),
+        cfg.hostname.as_str(),
+    );
+    cluster.wait_ready().await;
+    tracing::info!(node = %cfg.hostname, "kg started");
+    let result = reconcile::Reconciler::new(cfg, cluster, dp, shared, metrics)
+        .run(shutdown_signal())
+        .await;
+    server.abort();
+    result
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    init_logging(flags.log_level);
+    let result = flags.into_config().and_then(|cfg| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the runtime")?
+            .block_on(run(cfg))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("kg: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! kg's reconcile loop: wake on cluster changes (debounced), node events, the resync period or
+//! the heartbeat; then observe → overlay own facts → plan → publish → apply → report. One
+//! topology computation per batch of events. Does I/O through its adapters.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use kilo_k8s::cluster::{Cluster, ClusterView, Notice, NoticeDedup, Target};
+use kilo_k8s::{OwnFacts, own_annotations};
+use kilo_mesh::annotations::keys;
+use kilo_mesh::plan::{EgressState, LocalFacts, NodePlan};
+use kilo_mesh::{Snapshot, Topology};
+
+use crate::dataplane::{Dataplane, Observed};
+use crate::flags::Config;
+use crate::http::Shared;
+use crate::local::{self, Discovered};
+use crate::metrics::{Metrics, PeerLabels};
+
+/// How long to wait for more events after the first one.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How often `last-seen` is refreshed (a node is ready while it is under 60 s old).
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
+/// The loop's state.
+pub struct Reconciler<C, D> {
+    cfg: Arc<Config>,
+    cluster: C,
+    dp: D,
+    shared: Arc<Shared>,
+    metrics: Metrics,
+    notices: NoticeDedup,
+    published: Option<(BTreeMap<String, String>, Instant)>,
+    cni_written: Option<String>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
+    /// A reconciler over its adapters.
+    pub fn new(cfg: Arc<Config>, cluster: C, dp: D, shared: Arc<Shared>, metrics: Metrics) -> Self {
+        Self {
+            cfg,
+            cluster,
+            dp,
+            shared,
+            metrics,
+            notices: NoticeDedup::default(),
+            published: None,
+            cni_written: None,
+        }
+    }
+
+    /// Runs until `shutdown` resolves, then cleans up when asked. An apply in progress always
+    /// finishes first.
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut resync = tokio::time::interval(self.cfg.flags.resync_period);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.cluster.changed() => tokio::time::sleep(DEBOUNCE).await,
+                ev = self.dp.next_event() => tracing::debug!(?ev, "node event"),
+                _ = resync.tick() => {}
+                _ = heartbeat.tick() => {}
+            }
+            self.reconcile().await;
+        }
+        self.shut_down().await
+    }
+
+    async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if !self.cfg.flags.clean_up {
+            tracing::info!("shutting down without clean-up: the dataplane stays as it is");
+            return Ok(());
+        }
+        tracing::info!("cleaning up");
+        let dp = self.dp.clean_up(self.cfg.flags.clean_up_interface).await;
+        let ann = self
+            .cluster
+            .publish(&self.cfg.hostname, &BTreeMap::new())
+            .await;
+        if self.cfg.flags.cni {
+            let _ = std::fs::remove_file(&self.cfg.flags.cni_path);
+        }
+        dp?;
+        ann?;
+        Ok(())
+    }
+
+    /// One full pass. Errors are logged and counted; the next wake-up retries.
+    pub async fn reconcile(&mut self) {
+        let started = Instant::now();
+        let observed = match self.dp.observe().await {
+            Ok(o) => o,
+            Err(e) => {
+                self.metrics.error("observe");
+                tracing::warn!(error = format!("{e:#}"), "observing the node failed");
+                Observed::default()
+            }
+        };
+        let view = self.cluster.view();
+        let Some(result) = self.plan(&view, &observed) else {
+            return;
+        };
+        let (topo, plan, discovered) = result;
+        self.publish(&plan, &discovered, &observed).await;
+        match self.dp.apply(&plan).await {
+            Ok(applied) => {
+                if applied != Default::default() {
+                    tracing::info!(?applied, "applied plan");
+                }
+                self.shared.ready.store(true, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.metrics.error("apply");
+                tracing::error!(error = format!("{e:#}"), "applying the plan failed");
+            }
+        }
+        self.write_cni(&plan);
+        self.report(&view, &plan).await;
+        self.observe_metrics(&topo, &plan, &observed);
+        if let Ok(mut g) = self.shared.graph.write() {
+            *g = Some(kilo_mesh::graph::to_dot(&topo));
+        }
+        self.metrics.reconciles.inc();
+        self.metrics
+            .reconcile_seconds
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    fn plan(
+        &mut self,
+        view: &ClusterView,
+        observed: &Observed,
+    ) -> Option<(Topology, NodePlan, Discovered)> {
+        let f = &self.cfg.flags;
+        let discovered = local::discover(
+            observed,
+            f.interface.as_str(),
+            &f.internal_cidrs,
+            f.port,
+            f.prioritise_private_addresses,
+        );
+        let mut nodes: Vec<kilo_mesh::Node> = view.nodes.iter().map(|e| e.node.clone()).collect();
+        let Some(me) = nodes.iter_mut().find(|n| n.name == self.cfg.hostname) else {
+            tracing::warn!(node = %self.cfg.hostname, "this node is not in the cluster (yet)");
+            return None;
+        };
+        local::overlay(me, self.dp.public_key(), &discovered, now());
+        let snapshot = Snapshot {
+            nodes,
+            peers: view.peers.clone(),
+            now: now(),
+        };
+        let mut settings = self.cfg.mesh.clone();
+        settings.mtu = self
+            .cfg
+            .mtu
+            .or(observed.underlay_mtu.map(|m| m.saturating_sub(80)))
+            .unwrap_or(1420);
+        let facts = LocalFacts {
+            private_iface: discovered.iface.clone(),
+            addresses: Some(observed.ips()),
+            portmap: self.cfg.flags.cni_bin_dir.join("portmap").exists(),
+        };
+        let topo = match Topology::new(
+            &snapshot,
+            &settings.hostname,
+            settings.granularity,
+            settings.subnet,
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot plan yet");
+                return None;
+            }
+        };
+        let plan = kilo_mesh::plan::plan_for(&topo, &snapshot, &settings, &facts);
+        Some((topo, plan, discovered))
+    }
+
+    async fn publish(&mut self, plan: &NodePlan, d: &Discovered, observed: &Observed) {
+        let discovered = observed
+            .peers
+            .iter()
+            .filter(|p| p.last_handshake.is_some())
+            .filter_map(|p| Some((p.key, kilo_mesh::Endpoint::from_socket(p.endpoint?))))
+            .collect();
+        let facts = OwnFacts {
+            key: self.dp.public_key(),
+            endpoint: d.endpoint.clone(),
+            internal_ip: d.internal.first().copied(),
+            wireguard_ip: plan
+                .wireguard_ip
+                .filter(|_| plan.is_leader)
+                .map(ipnet::IpNet::V4),
+            last_seen: now(),
+            discovered,
+            granularity: self.cfg.mesh.granularity,
+        };
+        let ann = own_annotations(&facts);
+        let mut without_heartbeat = ann.clone();
+        without_heartbeat.remove(keys::LAST_SEEN);
+        let due = match &self.published {
+            Some((prev, at)) => *prev != without_heartbeat || at.elapsed() >= HEARTBEAT,
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        match self.cluster.publish(&self.cfg.hostname, &ann).await {
+            Ok(()) => self.published = Some((without_heartbeat, Instant::now())),
+            Err(e) => {
+                self.metrics.error("publish");
+                tracing::warn!(
+                    error = format!("{:#}", anyhow::Error::from(e)),
+                    "publishing annotations failed"
+                );
+            }
+        }
+    }
+
+    fn write_cni(&mut self, plan: &NodePlan) {
+        let Some(cni) = &plan.cni else { return };
+        let text = serde_json::to_string_pretty(cni).unwrap_or_default() + "\n";
+        if self.cni_written.as_deref() == Some(text.as_str()) {
+            return;
+        }
+        let path = &self.cfg.flags.cni_path;
+        match write_atomically(path, &text) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "wrote the CNI config");
+                self.cni_written = Some(text);
+            }
+            Err(e) => {
+                self.metrics.error("cni");
+                tracing::warn!(path = %path.display(), error = %e, "writing the CNI config failed");
+            }
+        }
+    }
+
+    async fn report(&mut self, view: &ClusterView, plan: &NodePlan) {
+        let notices = notices(view, plan, &self.cfg.hostname);
+        for n in self.notices.fresh(notices) {
+            self.metrics.error(match n.target {
+                Target::Node(_) => "annotation",
+                Target::Peer(_) => "peer",
+            });
+            tracing::warn!(target_object = ?n.target, reason = %n.reason, message = %n.message, "problem");
+            if let Err(e) = self.cluster.record(&n).await {
+                self.metrics.error("event");
+                tracing::warn!(
+                    error = format!("{:#}", anyhow::Error::from(e)),
+                    "recording an event failed"
+                );
+            }
+        }
+    }
+
+    fn observe_metrics(&self, topo: &Topology, plan: &NodePlan, observed: &Observed) {
+        let m = &self.metrics;
+        m.nodes.set(
+            topo.segments
+                .iter()
+                .map(|s| s.nodes.len())
+                .sum::<usize>()
+                .try_into()
+                .unwrap_or(i64::MAX),
+        );
+        m.peers.set(topo.peers.len().try_into().unwrap_or(i64::MAX));
+        m.leader.set(i64::from(plan.is_leader));
+        let names: BTreeMap<_, _> = plan
+            .wireguard
+            .iter()
+            .flat_map(|w| w.peers.iter().map(|p| (p.public_key, p.name.clone())))
+            .collect();
+        m.handshake_age.clear();
+        m.rx_bytes.clear();
+        m.tx_bytes.clear();
+        for p in &observed.peers {
+            let labels = PeerLabels {
+                peer: names
+                    .get(&p.key)
+                    .cloned()
+                    .unwrap_or_else(|| p.key.fingerprint()),
+            };
+            if let Some(t) = p.last_handshake {
+                m.handshake_age
+                    .get_or_create(&labels)
+                    .set(now().saturating_sub(t));
+            }
+            m.rx_bytes
+                .get_or_create(&labels)
+                .set(i64::try_from(p.rx_bytes).unwrap_or(i64::MAX));
+            m.tx_bytes
+                .get_or_create(&labels)
+                .set(i64::try_from(p.tx_bytes).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Problems worth an Event: this node's annotation problems, its egress decision, and (from the
+/// leader of the first segment only, so they are reported once) rejected Peers.
+fn notices(view: &ClusterView, plan: &NodePlan, me: &kilo_mesh::NodeName) -> Vec<Notice> {
+    let node = |reason: &str, message: String| Notice {
+        target: Target::Node(me.to_string()),
+        reason: reason.to_owned(),
+        message,
+        warning: true,
+    };
+    let mut out: Vec<Notice> = view
+        .nodes
+        .iter()
+        .filter(|e| &e.node.name == me)
+        .flat_map(|e| {
+            e.problems
+                .iter()
+                .map(|p| node("InvalidAnnotation", p.to_string()))
+        })
+        .collect();
+    if let EgressState::NotAssigned { address } = plan.egress.v4 {
+        out.push(node(
+            "EgressIPNotAssigned",
+            format!("egress IP {address} is not assigned on this node; IPv4 uses MASQUERADE"),
+        ));
+    }
+    if let EgressState::NotAssigned { address } = plan.egress.v6 {
+        out.push(node(
+            "EgressIPNotAssigned",
+            format!("egress IP {address} is not assigned on this node; IPv6 uses MASQUERADE"),
+        ));
+    }
+    let first_leader = view.nodes.iter().map(|e| &e.node.name).min();
+    if first_leader == Some(me) {
+        out.extend(view.rejected_peers.iter().map(|r| Notice {
+            target: Target::Peer(r.name.clone()),
+            reason: "InvalidPeer".to_owned(),
+            message: r.reason.clone(),
+            warning: true,
+        }));
+    }
+    out
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so readers never see half.
+fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
