@@ -1,0 +1,69 @@
+//! Conversion between core/v1 Events (the stored form) and events.k8s.io/v1 Events (no I/O).
+
+use serde_json::{Map, Value};
+
+/// (core/v1 field, events.k8s.io/v1 field) pairs that differ only in name.
+const RENAMES: &[(&str, &str)] = &[
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+    ("reportingComponent", "reportingController"),
+];
+
+fn rename(value: &Value, forward: bool, api_version: &str) -> Value {
+    let Value::Object(map) = value else {
+        return value.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        let renamed = RENAMES.iter().find_map(|(core, ev)| {
+            if forward {
+                (k == core).then_some(*ev)
+            } else {
+                (k == ev).then_some(*core)
+            }
+        });
+        out.insert(renamed.unwrap_or(k).to_string(), v.clone());
+    }
+    out.insert(
+        "apiVersion".to_string(),
+        Value::String(api_version.to_string()),
+    );
+    out.insert("kind".to_string(), Value::String("Event".to_string()));
+    Value::Object(out)
+}
+
+/// A stored core/v1 Event as events.k8s.io/v1.
+pub fn to_events_v1(core: &Value) -> Value {
+    rename(core, true, "events.k8s.io/v1")
+}
+
+/// An events.k8s.io/v1 Event as the stored core/v1 form.
+pub fn to_core(events_v1: &Value) -> Value {
+    rename(events_v1, false, "v1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips() {
+        let ev = json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "n1.1", "namespace": "default"},
+            "regarding": {"kind": "Node", "name": "n1"}, "note": "bad egress-ip", "reason": "InvalidEgressIP",
+            "type": "Warning", "reportingController": "kg", "reportingInstance": "kg-n1", "action": "Reconcile",
+            "eventTime": "2024-01-01T00:00:00.000000Z"
+        });
+        let core = to_core(&ev);
+        assert_eq!(core["involvedObject"]["name"], "n1");
+        assert_eq!(core["message"], "bad egress-ip");
+        assert_eq!(core["apiVersion"], "v1");
+        assert_eq!(to_events_v1(&core), ev);
+    }
+}
