@@ -89,7 +89,7 @@ fn main() {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "# N  full_ms  delta_ms  noop_ms   (median of {reps}; runs in brackets)"
+        "# N  full_ms  delta_ms  noop_ms  delta_write_ms  (median of {reps}; runs in brackets)"
     );
     for n in ns {
         let runs: Vec<[f64; 4]> = (0..reps).map(|_| run_once(n)).collect();
