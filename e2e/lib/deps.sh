@@ -1,7 +1,7 @@
 # Installs what the tests and the lab need. Sourced by e2e scripts; needs root for apt-get.
 DEBIAN_PACKAGES=(
     iproute2 iptables ipset nftables conntrack wireguard-go wireguard-tools
-    containernetworking-plugins jq python3 graphviz procps util-linux kmod iputils-ping
+    containernetworking-plugins jq python3 graphviz procps util-linux kmod iputils-ping netbase
 )
 
 install_deps() {
