@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# run.sh - the kilo-rs lab cluster: the netns lab (lab.sh), the test API server, a real kg on
+# every node (userspace WireGuard, --encapsulate never), pods attached by kilo-cni through the
+# conflist kg wrote, and the result: kgctl graph, a reachability matrix, how to poke it.
+#
+#   run.sh [up]            build, bring everything up, print the result (leaves it running)
+#   run.sh down            stop kg and the API server, tear the lab down (nothing left behind)
+#   run.sh kubectl ARGS    kubectl against the lab's API server
+#   run.sh kg-start N      (re)start kg on node N          run.sh kg-stop N [SIGNAL]
+#   run.sh api-stop        stop the API server              run.sh api-start
+#   run.sh wait-ready      wait until every kg answers /readyz
+#   run.sh metrics N       /metrics of node N's kg
+#
+# Environment: LAB_PREFIX, LAB_DIR (as lab.sh), NODES (3), KG_ARGS (extra kg flags).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB="$HERE/lab.sh"
+export LAB_PREFIX=${LAB_PREFIX:-kl-}
+if [ "$LAB_PREFIX" = kl- ]; then export LAB_DIR=${LAB_DIR:-/tmp/kilo-lab}; else export LAB_DIR=${LAB_DIR:-/tmp/kilo-lab-${LAB_PREFIX%-}}; fi
+NODES=${NODES:-3}
+BIN=${BIN:-$ROOT/target/debug}
+CP=$LAB_DIR/cluster
+API=192.168.77.254:6443
+PY=/usr/bin/python3
+
+log() { printf '=== %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+build() {
+    log "building kg, kgctl, kilo-cni and the test API server"
+    (cd "$ROOT" && cargo build -q -p kg -p kgctl -p kilo-cni -p kilo-test-apiserver)
+}
+
+# ---- processes this script starts: PID + comm recorded, killed only if both still match
+record() { echo "$2 $3" > "$CP/$1.pid"; }
+stop_recorded() {  # name [signal]
+    local f=$CP/$1.pid pid comm
+    [ -f "$f" ] || return 0
+    read -r pid comm < "$f"
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
+        kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+        for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+        [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$f"
+}
+
+kctl() { "$LAB" nsx underlay kubectl --kubeconfig "$CP/kubeconfig" "$@"; }
+
+api_start() {
+    log "API server on $API (in the underlay namespace)"
+    rm -f "$CP/api.addr"
+    "$LAB" nsx underlay "$BIN/kilo-test-apiserver" --listen "$API" --kubeconfig-out "$CP/kubeconfig" \
+        --addr-file "$CP/api.addr" > "$CP/apiserver.log" 2>&1 &
+    record apiserver $! kilo-test-apise
+    for _ in $(seq 500); do [ -s "$CP/api.addr" ] && return 0; sleep 0.02; done
+    die "the API server did not come up: $(tail -5 "$CP/apiserver.log")"
+}
+
+nodes_yaml() {  # from lab.json: Node objects as a kubelet would register them
+    jq -r '.nodes[] | @json' "$LAB_DIR/lab.json" | while read -r n; do
+        jq -n --argjson n "$n" '{
+          apiVersion: "v1", kind: "Node",
+          metadata: { name: $n.name, labels: { "topology.kubernetes.io/region": $n.location, "kubernetes.io/hostname": $n.name } },
+          spec: { podCIDR: $n.pod_cidrs[0], podCIDRs: $n.pod_cidrs },
+          status: { addresses: [ {type: "InternalIP", address: $n.underlay.v4}, {type: "InternalIP", address: $n.underlay.v6}, {type: "Hostname", address: $n.name} ] } }'
+    done
+}
+
+kg_start() {  # node index
+    local i=$1
+    "$LAB" nodex "$i" "$BIN/kg" --hostname "n$i" --kubeconfig "$CP/kubeconfig" \
+        --wireguard-backend userspace --create-interface=false --encapsulate never \
+        --cni-bin-dir "$BIN" --resync-period 30s ${KG_ARGS:-} > "$CP/kg-n$i.log" 2>&1 &
+    record "kg-n$i" $! kg
+}
+
+readyz() {  # node index -> exit 0 when kg answers 200 on /readyz
+    local i=$1
+    "$LAB" nsx underlay "$PY" - "192.168.77.1$i" <<'PYEOF' > /dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(f"http://{sys.argv[1]}:1107/readyz", timeout=1).read()
+PYEOF
+}
+
+wait_ready() {
+    local i deadline=$((SECONDS + ${1:-60}))
+    for i in $(seq "$NODES"); do
+        until readyz "$i"; do
+            [ $SECONDS -lt $deadline ] || die "kg on n$i is not ready: $(tail -5 "$CP/kg-n$i.log")"
+            sleep 0.2
+        done
+    done
+}
+
+wait_mesh() {  # every node's published key and every leader's peers are in place
+    local deadline=$((SECONDS + ${1:-60}))
+    until [ "$(kctl get nodes -o json | jq '[.items[] | select(.metadata.annotations["kilo.squat.ai/key"] // "" | length > 0)] | length')" = "$NODES" ]; do
+        [ $SECONDS -lt $deadline ] || die "not every node published its key"
+        sleep 0.2
+    done
+}
+
+metrics() { "$LAB" nsx underlay "$PY" -c "import urllib.request;print(urllib.request.urlopen('http://192.168.77.1$1:1107/metrics',timeout=2).read().decode())"; }
+
+cmd_up() {
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    # shellcheck source=../lib/deps.sh
+    source "$ROOT/e2e/lib/deps.sh"; install_deps
+    command -v kubectl > /dev/null || die "kubectl is missing"
+    build
+    log "lab: $NODES nodes, two locations"
+    "$LAB" up --nodes "$NODES"
+    mkdir -p "$CP"
+    api_start
+    log "registering the Nodes"
+    nodes_yaml > "$CP/nodes.json"
+    kctl create -f "$CP/nodes.json" > /dev/null
+    log "starting kg on every node"
+    for i in $(seq "$NODES"); do kg_start "$i"; done
+    wait_ready 90
+    wait_mesh 60
+    log "pods through kilo-cni and the conflist kg wrote"
+    CNI_CONFLIST=node CNI_PLUGIN_BIN="$BIN/kilo-cni" "$LAB" pods
+    result
+}
+
+result() {
+    log "kgctl graph (as seen from n1)"
+    kctl get nodes -o yaml > "$CP/cluster.yaml"
+    "$BIN/kgctl" graph -f "$CP/cluster.yaml" --hostname n1 --encapsulate never
+    log "pod-to-pod reachability"
+    "$LAB" matrix --deadline 20
+    cat <<EOT
+
+The lab is running. Poke it:
+  $0 kubectl get nodes -o wide
+  $0 kubectl annotate node n1 kilo.squat.ai/egress-ip=192.168.77.101,fd00:77::101
+  $0 kubectl get events
+  $LAB probe-egress n1-p1 v4
+  $LAB wg 1 show
+  $0 metrics 1
+  $0 down
+EOT
+}
+
+cmd_down() {
+    for f in "$CP"/kg-n*.pid; do [ -f "$f" ] && stop_recorded "$(basename "$f" .pid)"; done
+    stop_recorded apiserver
+    "$LAB" down
+}
+
+case "${1:-up}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    kubectl) shift; kctl "$@" ;;
+    kg-start) kg_start "$2" ;;
+    kg-stop) stop_recorded "kg-n$2" "${3:-TERM}" ;;
+    api-start) api_start ;;
+    api-stop) stop_recorded apiserver ;;
+    wait-ready) wait_ready "${2:-60}" ;;
+    metrics) metrics "$2" ;;
+    result) result ;;
+    *) sed -n '2,15p' "$0"; exit 2 ;;
+esac
