@@ -14,8 +14,10 @@ pub struct ApiError {
     pub message: String,
     /// `Status.details.name`.
     pub name: String,
-    /// `Status.details.kind` (the plural resource name).
+    /// `Status.details.kind` (the plural resource name, or the Kind for validation errors).
     pub kind: String,
+    /// `Status.details.causes` as (field, message).
+    pub causes: Vec<(String, String)>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             message,
             name: String::new(),
             kind: String::new(),
+            causes: Vec::new(),
         }
     }
 
@@ -97,6 +100,24 @@ impl ApiError {
         e
     }
 
+    /// 422 for one invalid field, shaped so kubectl prints `The Peer "p" is invalid: field: why`.
+    pub fn invalid_field(kind: &str, group: &str, name: &str, field: &str, why: &str) -> Self {
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{qualified} {name:?} is invalid: {field}: {why}"),
+        );
+        e.name = name.to_string();
+        e.kind = kind.to_string();
+        e.causes.push((field.to_string(), why.to_string()));
+        e
+    }
+
     /// 405 for a verb a resource does not support.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message.into())
@@ -135,6 +156,14 @@ impl ApiError {
         });
         if !self.name.is_empty() || !self.kind.is_empty() {
             status["details"] = json!({ "name": self.name, "kind": self.kind });
+        }
+        if !self.causes.is_empty() {
+            let causes: Vec<Value> = self
+                .causes
+                .iter()
+                .map(|(field, message)| json!({"reason": "FieldValueInvalid", "message": message, "field": field}))
+                .collect();
+            status["details"]["causes"] = Value::Array(causes);
         }
         status
     }

@@ -105,13 +105,8 @@ fn validate(res: &ResourceDef, obj: &Value, name: &str) -> ApiResult<()> {
     if res.kind != "Peer" {
         return Ok(());
     }
-    let invalid = |field: &str, why: &str| {
-        ApiError::invalid(
-            res.plural,
-            name,
-            format!("Peer.kilo.squat.ai {name:?} is invalid: {field}: {why}"),
-        )
-    };
+    let invalid =
+        |field: &str, why: &str| ApiError::invalid_field(res.kind, res.group, name, field, why);
     let spec = obj
         .get("spec")
         .ok_or_else(|| invalid("spec", "Required value"))?;

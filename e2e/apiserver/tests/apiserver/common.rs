@@ -1,0 +1,141 @@
+//! Shared test support: starts kilo-test-apiserver on a free loopback port and kills it (by PID,
+//! through `Child`) when dropped; runs the real kubectl against it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The kubectl binary the tests drive.
+pub const KUBECTL: &str = "/usr/bin/kubectl";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A running server; killed and its directory removed on drop.
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    /// Private directory: kubeconfig, HOME and kubectl cache.
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Starts the server with extra flags and waits for it to print its address.
+    pub fn start(extra: &[&str]) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("kilo-test-apiserver-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("creating the test directory");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kilo-test-apiserver"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "warn",
+                "--kubeconfig-out",
+            ])
+            .arg(dir.join("kubeconfig"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting kilo-test-apiserver");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the server address");
+        let addr = line.trim().to_string();
+        let server = Self { child, addr, dir };
+        assert!(
+            !server.addr.is_empty(),
+            "kilo-test-apiserver exited without printing its address"
+        );
+        server
+    }
+
+    /// The kubeconfig the server wrote.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+
+    /// A kube-rs client for this server.
+    pub async fn client(&self) -> kube::Client {
+        let kc =
+            kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("reading the kubeconfig");
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("building a client config");
+        kube::Client::try_from(config).expect("building a client")
+    }
+
+    /// Runs kubectl against this server; fails the test when kubectl is not installed.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        assert!(
+            Path::new(KUBECTL).exists(),
+            "{KUBECTL} is required by this test (install kubectl); it is not there"
+        );
+        Command::new(KUBECTL)
+            .env("HOME", &self.dir)
+            .env("KUBECONFIG", self.kubeconfig())
+            .arg("--cache-dir")
+            .arg(self.dir.join("cache"))
+            .args(args)
+            .output()
+            .expect("running kubectl")
+    }
+
+    /// Runs kubectl, asserts success and returns stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {stderr}\n{stdout}"
+        );
+        stdout.into_owned()
+    }
+
+    /// Runs kubectl, asserts failure and returns stderr.
+    pub fn kubectl_err(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Writes a file in the server's directory and returns its path as a string.
+    pub fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, contents).expect("writing a test file");
+        path.display().to_string()
+    }
+
+    /// A raw HTTP request (for the test hooks); returns the response text.
+    pub fn http(&self, method: &str, path: &str) -> String {
+        let mut conn = TcpStream::connect(&self.addr).expect("connecting to the server");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        conn.write_all(req.as_bytes()).expect("sending a request");
+        let mut resp = String::new();
+        conn.read_to_string(&mut resp).expect("reading a response");
+        resp
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
