@@ -4,6 +4,7 @@
 # conflist kg wrote, and the result: kgctl graph, a reachability matrix, how to poke it.
 #
 #   run.sh [up]            build, bring everything up, print the result (leaves it running)
+#   run.sh infra | start   the two halves of up: lab + API server + Nodes, then kg + pods
 #   run.sh down            stop kg and the API server, tear the lab down (nothing left behind)
 #   run.sh kubectl ARGS    kubectl against the lab's API server
 #   run.sh kg-start N      (re)start kg on node N          run.sh kg-stop N [SIGNAL]
@@ -104,25 +105,37 @@ wait_mesh() {  # every node's published key and every leader's peers are in plac
 
 metrics() { "$LAB" nsx underlay "$PY" -c "import urllib.request;print(urllib.request.urlopen('http://192.168.77.1$1:1107/metrics',timeout=2).read().decode())"; }
 
-cmd_up() {
+cmd_infra() {  # everything but kg: lab, API server, registered Nodes
     [ "$(id -u)" = 0 ] || die "must run as root"
     # shellcheck source=../lib/deps.sh
     source "$ROOT/e2e/lib/deps.sh"; install_deps
     command -v kubectl > /dev/null || die "kubectl is missing"
-    build
+    [ -n "${NO_BUILD:-}" ] || build
     log "lab: $NODES nodes, two locations"
     "$LAB" up --nodes "$NODES"
     mkdir -p "$CP"
     api_start
+    register
+}
+
+register() {
     log "registering the Nodes"
     nodes_yaml > "$CP/nodes.json"
     kctl create -f "$CP/nodes.json" > /dev/null
+}
+
+cmd_start() {  # kg on every node, then pods
     log "starting kg on every node"
     for i in $(seq "$NODES"); do kg_start "$i"; done
     wait_ready 90
     wait_mesh 60
     log "pods through kilo-cni and the conflist kg wrote"
     CNI_CONFLIST=node CNI_PLUGIN_BIN="$BIN/kilo-cni" "$LAB" pods
+}
+
+cmd_up() {
+    cmd_infra
+    cmd_start
     result
 }
 
@@ -153,6 +166,9 @@ cmd_down() {
 
 case "${1:-up}" in
     up) cmd_up ;;
+    infra) cmd_infra ;;
+    start) cmd_start ;;
+    register) register ;;
     down) cmd_down ;;
     kubectl) shift; kctl "$@" ;;
     kg-start) kg_start "$2" ;;

@@ -114,7 +114,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         };
         let (topo, plan, discovered) = result;
-        self.publish(&plan, &discovered, &observed).await;
+        let stale = published_is_stale(&view, &self.cfg.hostname, self.dp.public_key());
+        self.publish(&plan, &discovered, &observed, stale).await;
         match self.dp.apply(&plan).await {
             Ok(applied) => {
                 if applied != Default::default() {
@@ -190,7 +191,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         Some((topo, plan, discovered))
     }
 
-    async fn publish(&mut self, plan: &NodePlan, d: &Discovered, observed: &Observed) {
+    async fn publish(&mut self, plan: &NodePlan, d: &Discovered, observed: &Observed, stale: bool) {
         let discovered = observed
             .peers
             .iter()
@@ -212,10 +213,11 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let ann = own_annotations(&facts);
         let mut without_heartbeat = ann.clone();
         without_heartbeat.remove(keys::LAST_SEEN);
-        let due = match &self.published {
-            Some((prev, at)) => *prev != without_heartbeat || at.elapsed() >= HEARTBEAT,
-            None => true,
-        };
+        let due = stale
+            || match &self.published {
+                Some((prev, at)) => *prev != without_heartbeat || at.elapsed() >= HEARTBEAT,
+                None => true,
+            };
         if !due {
             return;
         }
@@ -308,6 +310,20 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 .set(i64::try_from(p.tx_bytes).unwrap_or(i64::MAX));
         }
     }
+}
+
+/// The cluster's copy of this node lost kg's annotations (the Node was re-created, an API server
+/// came back empty, someone removed them): publish now rather than at the next heartbeat.
+fn published_is_stale(view: &ClusterView, me: &kilo_mesh::NodeName, key: kilo_mesh::WgKey) -> bool {
+    view.nodes
+        .iter()
+        .find(|e| &e.node.name == me)
+        .is_none_or(|e| {
+            e.node.key != Some(key)
+                || e.node
+                    .last_seen
+                    .is_none_or(|t| now() - t > 2 * HEARTBEAT.as_secs().cast_signed())
+        })
 }
 
 /// Problems worth an Event: this node's annotation problems, its egress decision, and (from the

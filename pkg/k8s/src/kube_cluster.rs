@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::{Node as K8sNode, ObjectReference};
+use k8s_openapi::api::core::v1::{
+    Event as CoreEvent, EventSource, Node as K8sNode, ObjectReference,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kilo_mesh::types::NodeName;
-use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client, Resource as _, ResourceExt as _};
@@ -33,7 +35,7 @@ pub struct KubeCluster {
     peers: Store<Peer>,
     peers_ok: Arc<AtomicBool>,
     notify: Arc<Notify>,
-    recorder: Recorder,
+    reporter: String,
     topology_label: String,
 }
 
@@ -65,20 +67,13 @@ impl KubeCluster {
             Some(peers_ok.clone()),
             "peers",
         ));
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "kg".to_owned(),
-                instance: Some(reporter.to_owned()),
-            },
-        );
         Self {
             client,
             nodes,
             peers,
             peers_ok,
             notify,
-            recorder,
+            reporter: reporter.to_owned(),
             topology_label,
         }
     }
@@ -204,21 +199,42 @@ impl Cluster for KubeCluster {
         .map_err(|e| api_error(format!("publishing the annotations of node {node}"), e))
     }
 
+    /// Creates a core/v1 Event in `default`. Each distinct notice is its own Event (kg's
+    /// [`crate::cluster::NoticeDedup`] already keeps a persisting problem from repeating); kube's
+    /// `Recorder` would fold every notice with the same reason into one series and keep the first
+    /// message, hiding what changed.
     async fn record(&self, notice: &Notice) -> Result<(), ClusterError> {
-        let ev = Event {
-            type_: if notice.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
+        let reference = self.reference(&notice.target);
+        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let event = CoreEvent {
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    reference.name.clone().unwrap_or_default(),
+                    now.0.as_nanosecond()
+                )),
+                namespace: Some("default".to_owned()),
+                ..ObjectMeta::default()
             },
-            reason: notice.reason.clone(),
-            note: Some(notice.message.chars().take(1000).collect()),
-            action: "Reconcile".to_owned(),
-            secondary: None,
+            involved_object: reference,
+            reason: Some(notice.reason.clone()),
+            message: Some(notice.message.chars().take(1000).collect()),
+            type_: Some(if notice.warning { "Warning" } else { "Normal" }.to_owned()),
+            first_timestamp: Some(now.clone()),
+            last_timestamp: Some(now),
+            count: Some(1),
+            source: Some(EventSource {
+                component: Some("kg".to_owned()),
+                host: Some(self.reporter.clone()),
+            }),
+            reporting_component: Some("kg".to_owned()),
+            reporting_instance: Some(self.reporter.clone()),
+            ..CoreEvent::default()
         };
-        self.recorder
-            .publish(&ev, &self.reference(&notice.target))
+        let api: Api<CoreEvent> = Api::namespaced(self.client.clone(), "default");
+        api.create(&PostParams::default(), &event)
             .await
+            .map(|_| ())
             .map_err(|e| {
                 api_error(
                     format!("recording event {} for {:?}", notice.reason, notice.target),

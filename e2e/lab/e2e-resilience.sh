@@ -1,0 +1,92 @@
+# e2e-resilience.sh - repair, restart, API outage, topology changes (issues 3 and 4), sourced by
+# e2e.sh (uses its helpers). Runs after e2e-egress.sh.
+
+echo "### repair and restarts"
+has_route() { nsx "$1" ip route show "$2" proto 107 | grep -q .; }
+route_repaired() {
+    local dst=10.42.3.0/24
+    nsx n1 ip route show "$dst" proto 107 | grep -q . || { echo "no kg route to $dst"; return 1; }
+    nsx n1 ip route del "$dst" proto 107
+    poll 10 has_route n1 "$dst" || { echo "not repaired"; return 1; }
+}
+check "deleting one of kg's routes by hand is repaired by the netlink monitor" route_repaired
+
+peer_count_is() { [ "$("$LAB" wg "$1" show kilo0 peers | grep -c .)" = "$2" ]; }
+wg_repaired() {
+    "$LAB" restart-wg 1 > /dev/null || return 1
+    poll 40 peer_count_is 1 1 || { echo "peers not restored"; return 1; }
+    pods_reach n1-p1 "$(pod_ip n3-p1)" || { echo "n1-p1 cannot reach n3-p1"; return 1; }
+}
+check "killing and restarting wireguard-go is repaired by the next reconcile" wg_repaired
+
+restart_without_flush() {
+    local target log=$LAB_DIR/ping.log t ops pinger
+    target=$(pod_ip n3-p1)
+    # n2-p1 → n3-p1 crosses the leader n1 (loc-a) into loc-b; one echo every ~100 ms, each
+    # allowed 0.5 s (labnet resends every 200 ms), while kg on n1 is SIGKILLed and restarted
+    (
+        end=$((SECONDS + 10)) okc=0 failc=0
+        while [ $SECONDS -lt $end ]; do
+            if nsx n2-p1 "$PY" "$HERE/labnet.py" ping 0.5 "$target" | grep -q ' ok '; then okc=$((okc + 1)); else failc=$((failc + 1)); fi
+        done
+        echo "ok=$okc fail=$failc"
+    ) > "$log" 2>&1 &
+    pinger=$!
+    "$RUN" kg-stop 1 KILL
+    t=$(date +%s%N)
+    "$RUN" kg-start 1
+    "$RUN" wait-ready 30 > /dev/null || { echo "kg did not come back"; return 1; }
+    echo "measured: kg on the leader back to ready $(ms "$t") ms after SIGKILL" >&2
+    wait "$pinger"
+    ops=$(metric_sum 1 kilo_firewall_operations_total)
+    echo "measured: pings during the kill/restart: $(cat "$log")" >&2
+    grep -q 'fail=0' "$log" || { echo "packets lost: $(cat "$log")"; return 1; }
+    [ "$ops" = 0 ] || { echo "the restarted kg performed $ops firewall operations"; return 1; }
+}
+check "SIGKILL of kg on a leader: no packet loss, and the restart rewrites nothing (0 firewall operations)" restart_without_flush
+
+keys_published() { [ "$(kctl get nodes -o json | jq '[.items[] | select(.metadata.annotations["kilo.squat.ai/key"] // "" | length > 0)] | length')" = "$1" ]; }
+api_outage() {
+    "$RUN" api-stop
+    pods_reach n1-p1 "$(pod_ip n3-p1)" || { echo "dataplane broke while the API server was away"; return 1; }
+    pods_reach n3-p2 "$(pod_ip n2-p2 true)" || { echo "IPv6 dataplane broke"; return 1; }
+    "$RUN" api-start > /dev/null 2>&1
+    "$RUN" register > /dev/null 2>&1
+    # the new API server is empty: kg must notice and publish again
+    poll 60 keys_published 3 || { echo "kg did not re-publish"; return 1; }
+    "$LAB" matrix --deadline 10 > /dev/null || { echo "matrix"; return 1; }
+}
+check "API server away: the dataplane keeps working; when it returns kg catches up" api_outage
+
+echo "### topology changes"
+link_up() { ip -n "${LAB_PREFIX}$1" link show kilo0 | grep -q ',UP'; }
+location_move() {
+    local t; t=$(date +%s%N)
+    kctl annotate node n2 --overwrite kilo.squat.ai/location=loc-b > /dev/null
+    poll 10 link_up n2 || { echo "n2 did not become the leader of loc-b"; return 1; }
+    echo "measured: kubectl annotate location → n2 leads loc-b with kilo0 up after $(ms "$t") ms" >&2
+    "$LAB" matrix --deadline 20 > /dev/null || { "$LAB" matrix --deadline 5; return 1; }
+}
+check "moving a node to another location re-converges the mesh" location_move
+
+no_route() { ! nsx "$1" ip route show "$2" | grep -q .; }
+delete_node() {
+    local key3; key3=$(wg pubkey < "$LAB_DIR/run/n3/kilo/key")
+    "$RUN" kg-stop 3 KILL
+    local t; t=$(date +%s%N)
+    kctl delete node n3 > /dev/null
+    poll 10 no_route n1 10.42.3.0/24 || { echo "n1 still routes n3's pods"; return 1; }
+    echo "measured: kubectl delete node → n1's route to n3 gone after $(ms "$t") ms" >&2
+    ! "$LAB" wg 2 show kilo0 peers | grep -qF "$key3" || { echo "n2 still has n3 as a peer"; return 1; }
+}
+check "kubectl delete node removes it everywhere" delete_node
+
+clean_up_on_term() {
+    "$RUN" kg-stop 1 TERM
+    ! nsx n1 iptables-save | grep -q KILO || { echo "KILO rules left"; return 1; }
+    ! nsx n1 ipset list -n | grep -q kilo- || { echo "kilo sets left"; return 1; }
+    [ -z "$( (nsx n1 ip -4 route show table all proto 107; nsx n1 ip -6 route show table all proto 107))" ] || { echo "routes left"; return 1; }
+    [ -z "$(ann n1 key)" ] || { echo "annotations left"; return 1; }
+    foreign_kept || { echo "foreign state changed"; return 1; }
+}
+check "SIGTERM with --clean-up removes kg's rules, sets, routes and annotations, and nothing foreign" clean_up_on_term

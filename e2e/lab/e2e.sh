@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# e2e.sh - lab tests, run as root by CI (e2e/test-all.sh): a fresh lab cluster (run.sh) with kg
+# on every node, then the dataplane (issue 3), kg on Kubernetes (issue 4) and egress-IP (issue 6)
+# checks, each a pass/fail line; the last line is "N passed, M failed". Timings it measures are
+# printed as "measured:" lines (they are reports, not assertions). Tears everything down on exit.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export LAB_PREFIX=kl-e2e$$-
+export LAB_DIR=/tmp/kilo-lab-e2e$$
+export NODES=3
+RUN="$HERE/run.sh"
+LAB="$HERE/lab.sh"
+PY=/usr/bin/python3
+PASS=0
+FAIL=0
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -z "${2:-}" ] || sed 's/^/       /' <<< "$2"; }
+check() {  # name cmd...
+    local name=$1 out; shift
+    if out=$("$@"); then ok "$name"; else bad "$name" "$(tail -8 <<< "$out")"; fi
+}
+poll() {  # seconds cmd... : retry until the command succeeds or the deadline passes
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" > /dev/null 2>&1; do [ $SECONDS -lt "$deadline" ] || return 1; sleep 0.1; done
+}
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+kctl() { "$RUN" kubectl "$@"; }
+nsx() { ip netns exec "${LAB_PREFIX}$1" "${@:2}"; }
+ann() { kctl get node "$1" -o json | jq -r --arg k "kilo.squat.ai/$2" '.metadata.annotations[$k] // ""'; }
+probe() { "$LAB" probe-egress "$1" "$2" --timeout 2 2>/dev/null | tail -1; }
+sees() { [ "$(probe "$1" "$2")" = "$3" ]; }
+metric_sum() {  # node metric-name-prefix -> sum of the samples
+    "$RUN" metrics "$1" | awk -v m="$2" 'index($1, m) == 1 { s += $2 } END { printf "%d\n", s }'
+}
+nat_rules() { nsx "n$1" "$2" -t nat | grep -v '^#'; }
+only_snat_diff() {  # before after -> the diff is exactly SNAT lines
+    local d; d=$(diff <(echo "$1") <(echo "$2") | grep '^[<>]' || true)
+    ! grep -v 'SNAT --to-source' <<< "$d" | grep -q . || { echo "diff: $d"; return 1; }
+}
+pods_reach() { nsx "$1" "$PY" "$HERE/labnet.py" ping 3 "$2" | grep -q ' ok '; }
+pod_ip() {  # pod [true for IPv6]
+    jq -r --arg p "$1" --argjson v6 "${2:-false}" '.pods[] | select(.name == $p) | if $v6 then .v6 else .v4 end' "$LAB_DIR/lab.json"
+}
+
+cleanup() { "$RUN" down > /dev/null 2>&1 || "$RUN" down; rm -f "$LAB_DIR.infra.log"; }
+trap cleanup EXIT
+
+echo "### lab cluster (prefix $LAB_PREFIX)"
+if ! "$RUN" infra > "$LAB_DIR.infra.log" 2>&1; then
+    cat "$LAB_DIR.infra.log"; bad "lab infrastructure comes up"; echo "$PASS passed, $FAIL failed"; exit 1
+fi
+# Foreign state planted before kg ever runs.
+nsx n1 iptables -t nat -N FOREIGN
+nsx n1 iptables -t nat -A POSTROUTING -s 10.99.0.0/16 -m comment --comment foreign -j MASQUERADE
+nsx n1 ip route add 10.98.0.0/16 via 192.168.77.200 proto static
+nsx n1 ip rule add from 10.97.0.0/16 lookup 100
+foreign_before=$(nsx n1 iptables-save | grep -iE 'foreign|10\.99\.')
+
+started=$(date +%s%N)
+check "kg alone brings 3 nodes in 2 locations up (ready, keys published, pods attached)" "$RUN" start
+echo "measured: from starting kg to pods attached: $(ms "$started") ms"
+check "full pod-to-pod reachability, IPv4 and IPv6" "$LAB" matrix --deadline 20
+
+# ---------------------------------------------------------------- published annotations
+annotations_ok() {
+    local i key
+    for i in 1 2 3; do
+        key=$(wg pubkey < "$LAB_DIR/run/n$i/kilo/key")
+        [ "$(ann "n$i" key)" = "$key" ] || { echo "n$i key"; return 1; }
+        [ "$(ann "n$i" endpoint)" = "192.168.77.1$i:51820" ] || { echo "n$i endpoint"; return 1; }
+        [ "$(ann "n$i" internal-ip)" = "192.168.77.1$i/24" ] || { echo "n$i internal-ip"; return 1; }
+        [ "$(ann "n$i" granularity)" = location ] || { echo "n$i granularity"; return 1; }
+        [ $(( $(date +%s) - $(ann "n$i" last-seen) )) -lt 60 ] || { echo "n$i last-seen"; return 1; }
+    done
+    [ -n "$(ann n1 wireguard-ip)" ] && [ -z "$(ann n2 wireguard-ip)" ] && [ -n "$(ann n3 wireguard-ip)" ] \
+        || { echo "wireguard-ip only on the leaders n1, n3"; return 1; }
+}
+check "each node's published annotations are correct" annotations_ok
+
+# ---------------------------------------------------------------- HTTP
+http_ok() {
+    local m; m=$("$RUN" metrics 1)
+    grep -q '^kilo_nodes 3$' <<< "$m" && grep -q '^kilo_leader 1$' <<< "$m" && grep -q '^kilo_peers 0$' <<< "$m" \
+        && grep -q '^kilo_reconciles_total [1-9]' <<< "$m" && grep -q '^kilo_firewall_operations_total{' <<< "$m" \
+        && grep -q '^kilo_wireguard_peer_handshake_age_seconds{peer="location:loc-b"}' <<< "$m" \
+        && grep -q '^kilo_reconcile_duration_seconds_count [1-9]' <<< "$m" \
+        && [ "$("$RUN" metrics 2 | awk '$1 == "kilo_leader" {print $2}')" = 0 ] || { echo "$m" | grep '^kilo_' | head -30; return 1; }
+}
+http_and_ready() { http_ok && "$RUN" wait-ready 5; }
+check "/metrics shows the SPEC metrics with sane values; /readyz is ready" http_and_ready
+
+# ---------------------------------------------------------------- plan == state
+plan_matches_state() {
+    kctl get nodes -o yaml > "$LAB_DIR/c.yaml"
+    "$ROOT/target/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never --now "$(date +%s)" -o json > "$LAB_DIR/plan.json" || return 1
+    local fam tool
+    for fam in v4 v6; do
+        tool=iptables-save; [ $fam = v6 ] && tool=ip6tables-save
+        diff <(jq -r --arg f $fam '.plan.firewall[$f] | (.chains[] | .name as $n | .rules[] | "-A \($n) \(.)"), (.jumps[] | "-A \(.chain) \(.rule)")' "$LAB_DIR/plan.json" | sort) \
+             <(nsx n1 $tool | grep -E '^-A' | grep -E 'KILO|kilo-' | sort) || { echo "$fam rules differ"; return 1; }
+        for set in $(jq -r --arg f $fam '.plan.firewall[$f].sets[].name' "$LAB_DIR/plan.json"); do
+            diff <(jq -r --arg f $fam --arg s "$set" '.plan.firewall[$f].sets[] | select(.name == $s) | .entries[]' "$LAB_DIR/plan.json" | sed -E 's#/(32|128)$##' | sort) \
+                 <(nsx n1 ipset list "$set" | sed '1,/^Members:/d' | grep . | sort) || { echo "set $set differs"; return 1; }
+        done
+    done
+    diff <(jq -r '.plan.network.routes[].dst' "$LAB_DIR/plan.json" | sort) \
+         <( (nsx n1 ip -4 route show table all proto 107 | awk '{print $1}' | sed -E '/\//! s#$#/32#'
+            nsx n1 ip -6 route show table all proto 107 | awk '{print $1}' | sed -E '/\//! s#$#/128#') | sort) || { echo "routes differ"; return 1; }
+    diff <(jq -r '.plan.wireguard.peers[].public_key' "$LAB_DIR/plan.json" | sort) <("$LAB" wg 1 show kilo0 peers | sort) || { echo "peers differ"; return 1; }
+}
+check "the leader's kernel state equals kgctl plan (iptables, ipsets, routes, WireGuard peers)" plan_matches_state
+
+reconciled_since() { [ "$(metric_sum 1 kilo_reconciles_total)" -gt "$1" ]; }
+reapply_is_noop() {
+    local before r0; before=$(metric_sum 1 kilo_firewall_operations_total); r0=$(metric_sum 1 kilo_reconciles_total)
+    kctl label node n1 e2e=reapply --overwrite > /dev/null
+    poll 10 reconciled_since "$r0" || { echo "no reconcile"; return 1; }
+    [ "$(metric_sum 1 kilo_firewall_operations_total)" = "$before" ] || { echo "operations $before -> $(metric_sum 1 kilo_firewall_operations_total)"; return 1; }
+}
+check "a reconcile with nothing to change performs zero firewall operations" reapply_is_noop
+
+foreign_kept() { [ "$(nsx n1 iptables-save | grep -iE 'foreign|10\.99\.')" = "$foreign_before" ] && nsx n1 ip route show 10.98.0.0/16 | grep -q static && nsx n1 ip rule | grep -q '10.97.0.0/16 lookup 100'; }
+check "foreign rules, chains, routes and policy rules planted before kg are untouched" foreign_kept
+
+source "$HERE/e2e-egress.sh"
+source "$HERE/e2e-resilience.sh"
+
+echo "### summary"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
