@@ -19,6 +19,21 @@ status=0
 cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 passed=$(awk '/^test result:/ {s += $4} END {print s + 0}' "$log")
 failed=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$log")
+[ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1  # a build failure counts as a failure
+
+echo "### network-namespace lab: self-test (e2e/lab/selftest.sh)"
+if bash e2e/lab/selftest.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
+echo "### lab cluster: kg on every node, kubectl, egress, resilience (e2e/lab/e2e.sh)"
+bash e2e/lab/e2e.sh 2>&1 | tee "$log" || status=1
+e2e=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+if [ -n "$e2e" ]; then
+    passed=$((passed + ${e2e%% *}))
+    failed=$((failed + $(awk '{print $3}' <<< "$e2e")))
+else
+    failed=$((failed + 1)); status=1
+fi
+
 echo "### summary"
 echo "$passed passed, $failed failed"
 exit "$status"

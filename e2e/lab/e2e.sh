@@ -94,7 +94,7 @@ check "/metrics shows the SPEC metrics with sane values; /readyz is ready" http_
 # ---------------------------------------------------------------- plan == state
 plan_matches_state() {
     kctl get nodes -o yaml > "$LAB_DIR/c.yaml"
-    "$ROOT/target/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never --now "$(date +%s)" -o json > "$LAB_DIR/plan.json" || return 1
+    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never --now "$(date +%s)" -o json > "$LAB_DIR/plan.json" || return 1
     local fam tool
     for fam in v4 v6; do
         tool=iptables-save; [ $fam = v6 ] && tool=ip6tables-save

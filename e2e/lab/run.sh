@@ -20,7 +20,7 @@ LAB="$HERE/lab.sh"
 export LAB_PREFIX=${LAB_PREFIX:-kl-}
 if [ "$LAB_PREFIX" = kl- ]; then export LAB_DIR=${LAB_DIR:-/tmp/kilo-lab}; else export LAB_DIR=${LAB_DIR:-/tmp/kilo-lab-${LAB_PREFIX%-}}; fi
 NODES=${NODES:-3}
-BIN=${BIN:-$ROOT/target/debug}
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}
 CP=$LAB_DIR/cluster
 API=192.168.77.254:6443
 PY=/usr/bin/python3

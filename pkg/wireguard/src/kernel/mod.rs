@@ -9,7 +9,7 @@ use std::io;
 
 use kilo_mesh::plan::wireguard::WireGuardPlan;
 use kilo_mesh::types::IfName;
-use netlink_packet_core_09::{
+use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkDeserializable,
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
 };

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use ipnet::IpNet;
 use kilo_mesh::plan::wireguard::PresharedKey;
 use kilo_mesh::types::{IfName, WgKey};
-use netlink_packet_core_09::Emitable as _;
+use netlink_packet_core::Emitable as _;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
 use netlink_packet_wireguard::{
     WireguardAddressFamily, WireguardAllowedIp, WireguardAllowedIpAttr, WireguardAttribute,

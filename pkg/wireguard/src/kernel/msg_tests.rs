@@ -1,6 +1,6 @@
 //! Generic netlink message building and parsing for the kernel backend.
 
-use netlink_packet_core_09::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_wireguard::WireguardTimeSpec;
 
