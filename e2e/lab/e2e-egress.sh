@@ -21,6 +21,10 @@ egress_step() {  # value expect-v4 expect-v6 -> sets the annotation (or removes 
 }
 nsx n1 ip addr add 192.168.77.102/24 dev eth0
 check "annotate v4+v6: ext sees the egress addresses; only the SNAT lines changed" egress_step "192.168.77.101,fd00:77::101" 192.168.77.101 fd00:77::101
+status_says() { local out; out=$("$RUN" kgctl status) && grep -qE "^$1 +$2 +$3\$" <<< "$out"; }
+status_in_force() { poll 10 status_says n1 IPv4 "SNAT --to-source 192.168.77.101" && status_says n1 IPv6 "SNAT --to-source fd00:77::101" \
+    && status_says n2 IPv4 "MASQUERADE \(no egress-ip for this family\)" || { "$RUN" kgctl status; return 1; }; }
+check "kgctl status (from the API server) shows the egress address in force per node and family" status_in_force
 check "change the v4 address, drop v6: v6 back to MASQUERADE; only SNAT lines changed" egress_step "192.168.77.102" 192.168.77.102 fd00:77::11
 check "remove the annotation: back to the node address; only the SNAT line changed" egress_step - 192.168.77.11 fd00:77::11
 
@@ -49,12 +53,14 @@ not_assigned_then_appears() {
     kctl annotate node n2 --overwrite kilo.squat.ai/egress-ip=192.168.77.112 > /dev/null
     poll 10 event_with n2 EgressIPNotAssigned || { echo "no EgressIPNotAssigned Event"; return 1; }
     sees n2-p1 v4 192.168.77.12 || { echo "unassigned address used: $(probe n2-p1 v4)"; return 1; }
+    poll 10 status_says n2 IPv4 "MASQUERADE \(192.168.77.112 is not assigned on the node\)" || { "$RUN" kgctl status; return 1; }
     local t; t=$(date +%s%N)
     nsx n2 ip addr add 192.168.77.112/24 dev eth0
     poll 10 sees n2-p1 v4 192.168.77.112 || { echo "SNAT did not follow the new address"; return 1; }
     echo "measured: address added → SNAT in force after $(ms "$t") ms (resync period is 30 s)" >&2
+    poll 10 status_says n2 IPv4 "SNAT --to-source 192.168.77.112" || { "$RUN" kgctl status; return 1; }
 }
-check "an unassigned egress IP is not used (Event); adding the address activates it without a resync" not_assigned_then_appears
+check "an unassigned egress IP is not used (Event, kgctl status says why); adding the address activates it without a resync" not_assigned_then_appears
 
 each_own() {
     kctl annotate node n1 --overwrite kilo.squat.ai/egress-ip=192.168.77.101 > /dev/null

@@ -7,6 +7,7 @@
 #   run.sh infra | start   the two halves of up: lab + API server + Nodes, then kg + pods
 #   run.sh down            stop kg and the API server, tear the lab down (nothing left behind)
 #   run.sh kubectl ARGS    kubectl against the lab's API server
+#   run.sh kgctl ARGS      kgctl against it (kgctl status: roles, readiness, egress per node)
 #   run.sh kg-start N      (re)start kg on node N          run.sh kg-stop N [SIGNAL]
 #   run.sh api-stop        stop the API server              run.sh api-start
 #   run.sh wait-ready      wait until every kg answers /readyz
@@ -48,6 +49,7 @@ stop_recorded() {  # name [signal]
 }
 
 kctl() { "$LAB" nsx underlay kubectl --kubeconfig "$CP/kubeconfig" "$@"; }
+kgctl() { KUBECONFIG=$CP/kubeconfig "$LAB" nsx underlay "$BIN/kgctl" "$@"; }
 
 api_start() {
     log "API server on $API (in the underlay namespace)"
@@ -143,6 +145,8 @@ result() {
     log "kgctl graph (as seen from n1)"
     kctl get nodes -o yaml > "$CP/cluster.yaml"
     "$BIN/kgctl" graph -f "$CP/cluster.yaml" --hostname n1 --encapsulate never
+    log "kgctl status"
+    kgctl status
     log "pod-to-pod reachability"
     "$LAB" matrix --deadline 20
     cat <<EOT
@@ -151,6 +155,7 @@ The lab is running. Poke it:
   $0 kubectl get nodes -o wide
   $0 kubectl annotate node n1 kilo.squat.ai/egress-ip=192.168.77.101,fd00:77::101
   $0 kubectl get events
+  $0 kgctl status
   $LAB probe-egress n1-p1 v4
   $LAB wg 1 show
   $0 metrics 1
@@ -171,6 +176,7 @@ case "${1:-up}" in
     register) register ;;
     down) cmd_down ;;
     kubectl) shift; kctl "$@" ;;
+    kgctl) shift; kgctl "$@" ;;
     kg-start) kg_start "$2" ;;
     kg-stop) stop_recorded "kg-n$2" "${3:-TERM}" ;;
     api-start) api_start ;;

@@ -40,23 +40,10 @@ fn init_logging(level: LogLevel) {
 }
 
 async fn kube_client(cfg: &Config) -> Result<kube::Client> {
-    let mut config = match &cfg.flags.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("finding a kubeconfig or in-cluster config")?,
-    };
-    if let Some(master) = &cfg.flags.master {
-        config.cluster_url = master
-            .parse()
-            .with_context(|| format!("--master {master:?}"))?;
-    }
-    kube::Client::try_from(config).context("creating the Kubernetes client")
+    Ok(
+        kilo_k8s::client::client(cfg.flags.kubeconfig.as_deref(), cfg.flags.master.as_deref())
+            .await?,
+    )
 }
 
 async fn shutdown_signal() {

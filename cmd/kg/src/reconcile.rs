@@ -209,6 +209,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             last_seen: now(),
             discovered,
             granularity: self.cfg.mesh.granularity,
+            egress: plan.egress,
         };
         let ann = own_annotations(&facts);
         let mut without_heartbeat = ann.clone();

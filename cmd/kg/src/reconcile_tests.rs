@@ -183,16 +183,7 @@ async fn a_bad_annotation_is_one_event_not_one_per_reconcile() {
 async fn an_egress_ip_takes_effect_when_the_address_appears() {
     let mut h = harness(view(&[("egress-ip", "192.168.77.101")]));
     h.rec.reconcile().await;
-    let last = |h: &Harness| {
-        h.dp.applied
-            .lock()
-            .unwrap()
-            .last()
-            .unwrap()
-            .egress
-            .v4
-            .clone()
-    };
+    let last = |h: &Harness| h.dp.applied.lock().unwrap().last().unwrap().egress.v4;
     assert_eq!(
         last(&h),
         EgressState::NotAssigned {
@@ -212,5 +203,13 @@ async fn an_egress_ip_takes_effect_when_the_address_appears() {
         EgressState::InForce {
             address: "192.168.77.101".parse().unwrap()
         }
+    );
+    let status = h
+        .cluster
+        .with_state(|s| s.published["n1"]["kilo.squat.ai/egress-ip-status"].clone())
+        .unwrap();
+    assert_eq!(
+        status,
+        r#"{"v4":{"reason":"in-force","address":"192.168.77.101"},"v6":{"reason":"not-set"}}"#
     );
 }

@@ -1,8 +1,10 @@
 //! kgctl: the kilo-rs operator CLI. `plan` computes offline what kg would program on a node from
-//! Node and Peer manifests.
+//! Node and Peer manifests; `status` shows the mesh (and the egress address in force per node)
+//! from the API server or from manifests.
 
 mod manifests;
 mod plan;
+mod status;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Print the mesh topology as Graphviz DOT, from Node and Peer manifests (offline).
     Graph(plan::PlanArgs),
+    /// Show every node's role, readiness and egress source address, from the API server or `-f`.
+    Status(status::StatusArgs),
     /// Print the Peer CustomResourceDefinition (the source of manifests/crds.yaml).
     Crd,
 }
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => plan::graph(&args),
+        Command::Status(args) => status::run(&args),
         Command::Crd => crd(),
     };
     match result {

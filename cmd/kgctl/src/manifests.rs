@@ -1,11 +1,14 @@
 //! Loads Node and Peer manifests from files or directories: YAML (multi-document) or JSON, single
-//! objects or `List`s — exactly what `kubectl get nodes -o yaml` prints.
+//! objects or `List`s — exactly what `kubectl get nodes -o yaml` prints — and translates them
+//! into the mesh's types with the problems found. Reads files only.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use k8s_openapi::api::core::v1::Node;
 use kilo_k8s::Peer;
+use kilo_mesh::annotations::AnnotationProblem;
+use serde::Serialize;
 use serde_json::Value;
 
 /// The objects found.
@@ -90,4 +93,85 @@ pub fn load(paths: &[PathBuf]) -> Result<Objects> {
         }
     }
     Ok(objects)
+}
+
+/// An annotation problem with the node it belongs to.
+#[derive(Serialize)]
+pub struct NodeProblem {
+    /// The node (`""` when its name itself is invalid).
+    pub node: String,
+    /// The problem.
+    #[serde(flatten)]
+    pub problem: AnnotationProblem,
+}
+
+/// A Peer that was rejected, and why.
+#[derive(Serialize)]
+pub struct Rejected {
+    /// The Peer's name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Objects translated into the mesh's types.
+pub struct Translated {
+    /// Nodes that parsed (with defaults where an annotation was rejected).
+    pub nodes: Vec<kilo_mesh::Node>,
+    /// Valid Peers.
+    pub peers: Vec<kilo_mesh::Peer>,
+    /// Annotation problems, per node.
+    pub problems: Vec<NodeProblem>,
+    /// Rejected Peers.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Translates Nodes and Peers as kg does, keeping every problem found.
+pub fn translate(objects: &Objects, topology_label: &str) -> Translated {
+    let mut out = Translated {
+        nodes: Vec::new(),
+        peers: Vec::new(),
+        problems: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for n in &objects.nodes {
+        match kilo_k8s::node_from_k8s(n, topology_label) {
+            Ok((node, ps)) => {
+                out.problems.extend(ps.into_iter().map(|p| NodeProblem {
+                    node: node.name.to_string(),
+                    problem: p,
+                }));
+                out.nodes.push(node);
+            }
+            Err(p) => out.problems.push(NodeProblem {
+                node: String::new(),
+                problem: p,
+            }),
+        }
+    }
+    for p in &objects.peers {
+        match p.to_mesh() {
+            Ok(peer) => out.peers.push(peer),
+            Err(r) => out.rejected.push(Rejected {
+                name: r.name,
+                reason: r.reason,
+            }),
+        }
+    }
+    out
+}
+
+/// One line per problem: `node/n1 [Error] …`, `peer/laptop rejected: …`.
+pub fn render_problems(out: &mut String, problems: &[NodeProblem], rejected: &[Rejected]) {
+    use std::fmt::Write as _;
+    for p in problems {
+        let _ = writeln!(
+            out,
+            "node/{} [{:?}] {}",
+            p.node, p.problem.severity, p.problem
+        );
+    }
+    for r in rejected {
+        let _ = writeln!(out, "peer/{} rejected: {}", r.name, r.reason);
+    }
 }

@@ -1,21 +1,18 @@
 //! `kgctl plan`: what kg would program on one node, computed offline from manifests.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{ArgAction, Args, ValueEnum};
 use ipnet::{IpNet, Ipv4Net};
-use kilo_mesh::annotations::AnnotationProblem;
+use kilo_mesh::Snapshot;
 use kilo_mesh::plan::{self, LocalFacts, NodePlan, Settings};
 use kilo_mesh::types::{Encapsulate, Granularity, TunnelKind};
-use kilo_mesh::{Node, Snapshot};
-use serde::Serialize;
 use serde_json::json;
 
-use crate::manifests;
+use crate::manifests::{self, NodeProblem, Rejected};
 
 /// `--mesh-granularity`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -117,20 +114,6 @@ pub struct PlanArgs {
     output: Output,
 }
 
-/// An annotation problem with the node it belongs to.
-#[derive(Serialize)]
-struct NodeProblem {
-    node: String,
-    #[serde(flatten)]
-    problem: AnnotationProblem,
-}
-
-#[derive(Serialize)]
-struct Rejected {
-    name: String,
-    reason: String,
-}
-
 fn settings(a: &PlanArgs) -> Result<Settings> {
     Ok(Settings {
         hostname: a.hostname.parse().context("--hostname")?,
@@ -193,35 +176,12 @@ pub fn run(a: &PlanArgs) -> Result<String> {
 
 fn inputs(a: &PlanArgs) -> Result<Inputs> {
     let settings = settings(a)?;
-    let objects = manifests::load(&a.files)?;
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut problems = Vec::new();
-    for n in &objects.nodes {
-        match kilo_k8s::node_from_k8s(n, &a.topology_label) {
-            Ok((node, ps)) => {
-                problems.extend(ps.into_iter().map(|p| NodeProblem {
-                    node: node.name.to_string(),
-                    problem: p,
-                }));
-                nodes.push(node);
-            }
-            Err(p) => problems.push(NodeProblem {
-                node: String::new(),
-                problem: p,
-            }),
-        }
-    }
-    let mut peers = Vec::new();
-    let mut rejected = Vec::new();
-    for p in &objects.peers {
-        match p.to_mesh() {
-            Ok(peer) => peers.push(peer),
-            Err(r) => rejected.push(Rejected {
-                name: r.name,
-                reason: r.reason,
-            }),
-        }
-    }
+    let manifests::Translated {
+        nodes,
+        peers,
+        problems,
+        rejected,
+    } = manifests::translate(&manifests::load(&a.files)?, &a.topology_label);
     let now = a
         .now
         .or_else(|| nodes.iter().filter_map(|n| n.last_seen).max())
@@ -250,16 +210,7 @@ fn text(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> Str
     let mut out = plan.render_text();
     if !problems.is_empty() || !rejected.is_empty() {
         out.push_str("\n== Annotation problems ==\n");
-        for p in problems {
-            let _ = writeln!(
-                out,
-                "node/{} [{:?}] {}",
-                p.node, p.problem.severity, p.problem
-            );
-        }
-        for r in rejected {
-            let _ = writeln!(out, "peer/{} rejected: {}", r.name, r.reason);
-        }
+        manifests::render_problems(&mut out, problems, rejected);
     }
     out
 }

@@ -3,25 +3,7 @@
 //! `cargo insta review`.
 
 #[cfg(test)]
-mod support {
-    use std::process::Command;
-
-    /// Runs kgctl in the fixtures directory and returns its stdout; panics on failure.
-    pub fn kgctl(args: &[&str]) -> String {
-        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures");
-        let out = Command::new(env!("CARGO_BIN_EXE_kgctl"))
-            .current_dir(fixtures)
-            .args(args)
-            .output()
-            .expect("running kgctl");
-        assert!(
-            out.status.success(),
-            "kgctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-}
+mod support;
 
 use support::kgctl;
 

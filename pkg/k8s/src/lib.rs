@@ -3,6 +3,7 @@
 //! publishes for its own node, and (in the adapter modules) the watches and patches themselves.
 //! k8s-openapi types stop here.
 
+pub mod client;
 pub mod cluster;
 pub mod kube_cluster;
 pub mod peer;

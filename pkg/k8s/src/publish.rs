@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 use kilo_mesh::annotations::{keys, render_discovered};
+use kilo_mesh::egress::EgressStatus;
 use kilo_mesh::types::{Endpoint, Granularity, WgKey};
 
 /// The facts kg knows about its own node.
@@ -24,10 +25,13 @@ pub struct OwnFacts {
     pub discovered: BTreeMap<WgKey, Endpoint>,
     /// The granularity kg runs with.
     pub granularity: Granularity,
+    /// The egress decision per family (published for `kgctl status`).
+    pub egress: EgressStatus,
 }
 
 /// The complete annotation set kg owns on its node. Values kg has nothing for are written as
-/// `""`, as Kilo does, so Go and Rust readers agree.
+/// `""`, as Kilo does, so Go and Rust readers agree. `egress-ip-status` is kilo-rs's own addition
+/// (Kilo ignores annotations it does not know).
 #[must_use]
 pub fn own_annotations(f: &OwnFacts) -> BTreeMap<String, String> {
     let text = |o: Option<String>| o.unwrap_or_default();
@@ -48,6 +52,7 @@ pub fn own_annotations(f: &OwnFacts) -> BTreeMap<String, String> {
         (keys::LAST_SEEN, f.last_seen.to_string()),
         (keys::DISCOVERED_ENDPOINTS, render_discovered(&f.discovered)),
         (keys::GRANULARITY, f.granularity.as_str().to_owned()),
+        (keys::EGRESS_IP_STATUS, f.egress.to_annotation()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -162,10 +162,22 @@ fn own_annotations_are_complete_and_kilo_compatible() {
         last_seen: 1_700_000_000,
         discovered: BTreeMap::new(),
         granularity: kilo_mesh::Granularity::Location,
+        egress: kilo_mesh::egress::EgressStatus {
+            v4: kilo_mesh::egress::EgressState::InForce {
+                address: "192.168.77.101".parse().unwrap(),
+            },
+            v6: kilo_mesh::egress::EgressState::NotAssigned {
+                address: "fd00:77::101".parse().unwrap(),
+            },
+        },
     };
     let got = own_annotations(&facts);
     let expected: BTreeMap<String, String> = [
         ("kilo.squat.ai/discovered-endpoints", "{}"),
+        (
+            "kilo.squat.ai/egress-ip-status",
+            r#"{"v4":{"reason":"in-force","address":"192.168.77.101"},"v6":{"reason":"not-assigned","address":"fd00:77::101"}}"#,
+        ),
         ("kilo.squat.ai/endpoint", "192.168.77.11:51820"),
         ("kilo.squat.ai/granularity", "location"),
         ("kilo.squat.ai/internal-ip", "192.168.77.11/24"),

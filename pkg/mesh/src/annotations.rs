@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::egress;
+use crate::egress::{self, EgressStatus};
 use crate::node::Node;
 use crate::types::{Endpoint, Granularity, NodeName, WgKey};
 
@@ -49,6 +49,8 @@ pub mod keys {
     pub const DISCOVERED_ENDPOINTS: &str = "kilo.squat.ai/discovered-endpoints";
     /// kg: the granularity this node runs with.
     pub const GRANULARITY: &str = "kilo.squat.ai/granularity";
+    /// kg (kilo-rs only): the egress decision per family, JSON (`EgressStatus`).
+    pub const EGRESS_IP_STATUS: &str = "kilo.squat.ai/egress-ip-status";
 }
 
 /// How bad a problem is.
@@ -140,6 +142,7 @@ pub fn parse_node(
             .map_err(|()| "must be location or full".to_owned())
     });
     node.egress = p.egress();
+    node.egress_reported = p.parse_with(keys::EGRESS_IP_STATUS, EgressStatus::from_annotation);
     node.pod_cidrs = p.pod_cidrs(&raw.pod_cidrs);
     Ok((node, p.problems))
 }

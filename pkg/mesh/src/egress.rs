@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The egress addresses that parsed, at most one per family.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -84,6 +84,80 @@ impl EgressProblem {
     #[must_use]
     pub const fn is_warning(&self) -> bool {
         matches!(self, Self::Duplicate { .. })
+    }
+}
+
+/// The egress decision for one family: the address in force, or why there is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum EgressState<A> {
+    /// SNAT to this address, ahead of MASQUERADE.
+    InForce {
+        /// The source address.
+        address: A,
+    },
+    /// No annotation value for this family: MASQUERADE.
+    NotSet,
+    /// The annotation is invalid for this family: MASQUERADE.
+    Invalid,
+    /// The address is not assigned on the node: MASQUERADE until it appears.
+    NotAssigned {
+        /// The annotated address.
+        address: A,
+    },
+}
+
+impl<A: Copy> EgressState<A> {
+    /// The address in force, if any.
+    #[must_use]
+    pub fn in_force(&self) -> Option<A> {
+        match self {
+            Self::InForce { address } => Some(*address),
+            _ => None,
+        }
+    }
+}
+
+/// The egress source addresses in force, per family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressStatus {
+    /// IPv4.
+    pub v4: EgressState<Ipv4Addr>,
+    /// IPv6.
+    pub v6: EgressState<Ipv6Addr>,
+}
+
+impl<A: std::fmt::Display> EgressState<A> {
+    /// What the firewall does for this family, and why (`SNAT --to-source 192.0.2.10`,
+    /// `MASQUERADE (192.0.2.10 is not assigned on the node)`).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::InForce { address } => format!("SNAT --to-source {address}"),
+            Self::NotSet => "MASQUERADE (no egress-ip for this family)".to_owned(),
+            Self::Invalid => {
+                "MASQUERADE (egress-ip is invalid for this family, see problems)".to_owned()
+            }
+            Self::NotAssigned { address } => {
+                format!("MASQUERADE ({address} is not assigned on the node)")
+            }
+        }
+    }
+}
+
+impl EgressStatus {
+    /// The value kg publishes as `kilo.squat.ai/egress-ip-status` (compact JSON).
+    #[must_use]
+    pub fn to_annotation(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a published `egress-ip-status` value.
+    ///
+    /// # Errors
+    /// A message when the value is not the JSON kg writes.
+    pub fn from_annotation(value: &str) -> Result<Self, String> {
+        serde_json::from_str(value).map_err(|e| format!("not an egress status kg wrote: {e}"))
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::egress::EgressIps;
+use crate::egress::{EgressIps, EgressStatus};
 use crate::plan::wireguard::PresharedKey;
 use crate::types::{Endpoint, Granularity, NodeName, WgKey};
 
@@ -45,6 +45,8 @@ pub struct Node {
     pub granularity: Option<Granularity>,
     /// The `egress-ip` addresses that parsed (problems are reported separately).
     pub egress: EgressIps,
+    /// The published `egress-ip-status`: the egress decision kg last reported for this node.
+    pub egress_reported: Option<EgressStatus>,
     /// A valid `force-endpoint` set the endpoint (kg must not replace it with a discovered one).
     pub forced_endpoint: bool,
     /// A valid `force-internal-ip` set the private IPs (kg must not replace them).
@@ -70,6 +72,7 @@ impl Node {
             discovered_endpoints: BTreeMap::new(),
             granularity: None,
             egress: EgressIps::default(),
+            egress_reported: None,
             forced_endpoint: false,
             forced_internal_ip: false,
         }

@@ -9,13 +9,14 @@ pub mod render;
 pub mod routes;
 pub mod wireguard;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::types::{Encapsulate, Granularity, IfName, NodeName, TunnelKind};
 
+pub use crate::egress::{EgressState, EgressStatus};
 pub use firewall::FirewallPlan;
 pub use network::NetworkPlan;
 pub use wireguard::WireGuardPlan;
@@ -59,46 +60,6 @@ pub struct LocalFacts {
     pub addresses: Option<Vec<IpAddr>>,
     /// `portmap` is installed next to `kilo-cni`.
     pub portmap: bool,
-}
-
-/// Why a family has no egress address in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum EgressState<A> {
-    /// SNAT to this address, ahead of MASQUERADE.
-    InForce {
-        /// The source address.
-        address: A,
-    },
-    /// No annotation value for this family: MASQUERADE.
-    NotSet,
-    /// The annotation is invalid for this family: MASQUERADE.
-    Invalid,
-    /// The address is not assigned on the node: MASQUERADE until it appears.
-    NotAssigned {
-        /// The annotated address.
-        address: A,
-    },
-}
-
-impl<A: Copy> EgressState<A> {
-    /// The address in force, if any.
-    #[must_use]
-    pub fn in_force(&self) -> Option<A> {
-        match self {
-            Self::InForce { address } => Some(*address),
-            _ => None,
-        }
-    }
-}
-
-/// The egress source addresses in force, per family.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EgressStatus {
-    /// IPv4.
-    pub v4: EgressState<Ipv4Addr>,
-    /// IPv6.
-    pub v6: EgressState<Ipv6Addr>,
 }
 
 /// Everything kg programs on one node.

@@ -6,16 +6,7 @@ use super::network::{RouteDisplay, RuleDisplay};
 use super::{EgressState, NodePlan};
 
 fn egress_line<A: Display>(family: &str, s: &EgressState<A>) -> String {
-    match s {
-        EgressState::InForce { address } => format!("{family}: SNAT --to-source {address}"),
-        EgressState::NotSet => format!("{family}: MASQUERADE (no egress-ip for this family)"),
-        EgressState::Invalid => {
-            format!("{family}: MASQUERADE (egress-ip is invalid for this family, see problems)")
-        }
-        EgressState::NotAssigned { address } => {
-            format!("{family}: MASQUERADE ({address} is not assigned on the node)")
-        }
-    }
+    format!("{family}: {}", s.describe())
 }
 
 fn section(out: &mut String, title: &str) {
