@@ -28,10 +28,6 @@ check "kgctl status (from the API server) shows the egress address in force per 
 check "change the v4 address, drop v6: v6 back to MASQUERADE; only SNAT lines changed" egress_step "192.168.77.102" 192.168.77.102 fd00:77::11
 check "remove the annotation: back to the node address; only the SNAT line changed" egress_step - 192.168.77.11 fd00:77::11
 
-event_with() {  # node fragment: an Event on the node whose message or reason contains fragment
-    kctl get events --field-selector "involvedObject.name=$1" -o json \
-        | jq -e --arg m "$2" '.items[] | select((.message | contains($m)) or (.reason == $m))' > /dev/null
-}
 invalid_form() {  # value expected-message-fragment
     local before; before=$(nat_rules 2 iptables-save | grep -v SNAT)
     kctl annotate node n2 --overwrite "kilo.squat.ai/egress-ip=$1" > /dev/null

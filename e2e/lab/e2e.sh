@@ -124,6 +124,20 @@ check "a reconcile with nothing to change performs zero firewall operations" rea
 foreign_kept() { [ "$(nsx n1 iptables-save | grep -iE 'foreign|10\.99\.')" = "$foreign_before" ] && nsx n1 ip route show 10.98.0.0/16 | grep -q static && nsx n1 ip rule | grep -q '10.97.0.0/16 lookup 100'; }
 check "foreign rules, chains, routes and policy rules planted before kg are untouched" foreign_kept
 
+event_with() {  # node fragment: an Event on the node whose message or reason contains fragment
+    kctl get events --field-selector "involvedObject.name=$1" -o json \
+        | jq -e --arg m "$2" '.items[] | select((.message | contains($m)) or (.reason == $m))' > /dev/null
+}
+bad_annotations() {
+    kctl annotate node n3 --overwrite kilo.squat.ai/persistent-keepalive=abc 'kilo.squat.ai/force-endpoint=::::' > /dev/null
+    poll 10 event_with n3 'kilo.squat.ai/persistent-keepalive="abc"' || { echo "no keepalive Event"; kctl get events; return 1; }
+    poll 10 event_with n3 'kilo.squat.ai/force-endpoint="::::"' || { echo "no force-endpoint Event"; kctl get events; return 1; }
+    kctl get events | grep -q 'persistent-keepalive' || { echo "not in kubectl get events"; return 1; }
+    "$LAB" matrix --deadline 10 > /dev/null || { "$LAB" matrix; return 1; }
+    kctl annotate node n3 kilo.squat.ai/persistent-keepalive- kilo.squat.ai/force-endpoint- > /dev/null
+}
+check "bad annotations (keepalive=abc, force-endpoint=::::) → Node Events in kubectl get events; the mesh keeps working" bad_annotations
+
 source "$HERE/e2e-egress.sh"
 source "$HERE/e2e-resilience.sh"
 
