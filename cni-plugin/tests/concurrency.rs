@@ -11,6 +11,28 @@ use common::*;
 
 const PODS: usize = 100;
 
+/// Runs `command` for every pod at once, one thread each, and returns the outcomes in pod order.
+#[cfg(test)]
+fn in_parallel(
+    command: &str,
+    node: &Netns,
+    conf: &serde_json::Value,
+    pods: &[Netns],
+    ids: &[String],
+) -> Vec<Outcome> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = pods
+            .iter()
+            .zip(ids)
+            .map(|(p, id)| s.spawn(move || Call::new(KILO, node, command, id, &p.path()).run(conf)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("CNI call thread"))
+            .collect()
+    })
+}
+
 #[test]
 fn hundred_concurrent_adds_and_dels() {
     require_prereqs();
@@ -27,21 +49,7 @@ fn hundred_concurrent_adds_and_dels() {
     let pods: Vec<Netns> = (0..PODS).map(|_| Netns::new("p")).collect();
     let ids: Vec<String> = (0..PODS).map(|_| unique("c")).collect();
 
-    let results: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = pods
-            .iter()
-            .zip(&ids)
-            .map(|(p, id)| {
-                let conf = &conf;
-                let node = &node;
-                s.spawn(move || Call::new(KILO, node, "ADD", id, &p.path()).run(conf))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("ADD thread"))
-            .collect()
-    });
+    let results = in_parallel("ADD", &node, &conf, &pods, &ids);
     let mut v4 = Vec::new();
     for r in &results {
         let addrs = result_addrs(&r.assert_ok().json());
@@ -58,21 +66,7 @@ fn hundred_concurrent_adds_and_dels() {
         "pods not reachable from the node: {missing:?}"
     );
 
-    let dels: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = pods
-            .iter()
-            .zip(&ids)
-            .map(|(p, id)| {
-                let conf = &conf;
-                let node = &node;
-                s.spawn(move || Call::new(KILO, node, "DEL", id, &p.path()).run(conf))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("DEL thread"))
-            .collect()
-    });
+    let dels = in_parallel("DEL", &node, &conf, &pods, &ids);
     for d in &dels {
         d.assert_ok();
     }

@@ -86,7 +86,8 @@ clean_up_on_term() {
     ! nsx n1 iptables-save | grep -q KILO || { echo "KILO rules left"; return 1; }
     ! nsx n1 ipset list -n | grep -q kilo- || { echo "kilo sets left"; return 1; }
     [ -z "$( (nsx n1 ip -4 route show table all proto 107; nsx n1 ip -6 route show table all proto 107))" ] || { echo "routes left"; return 1; }
-    [ -z "$(ann n1 key)" ] || { echo "annotations left"; return 1; }
+    local left; left=$(kctl get node n1 -o json | jq -r '.metadata.annotations // {} | keys[] | select(startswith("kilo.squat.ai/"))')
+    [ -z "$left" ] || { echo "annotations left: $left"; return 1; }
     foreign_kept || { echo "foreign state changed"; return 1; }
 }
 check "SIGTERM with --clean-up removes kg's rules, sets, routes and annotations, and nothing foreign" clean_up_on_term

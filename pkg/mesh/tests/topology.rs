@@ -351,23 +351,10 @@ fn adding_or_removing_a_location_never_renumbers_the_others() {
 #[test]
 fn published_wireguard_ips_are_kept() {
     // Kilo-style sequential addresses published by a previous (Go) kg are honoured as claims.
+    let ex = kilo_example();
     let nodes = [
-        N::new(
-            "node-a",
-            "gcp",
-            "203.0.113.1:51820",
-            "10.0.0.1/24",
-            &["10.42.0.0/24"],
-        )
-        .ann("wireguard-ip", "10.4.0.2/16"),
-        N::new(
-            "node-c",
-            "aws",
-            "198.51.100.3:51820",
-            "172.31.0.3/24",
-            &["10.42.2.0/24"],
-        )
-        .ann("wireguard-ip", "10.4.0.1/16"),
+        ex[0].clone().ann("wireguard-ip", "10.4.0.2/16"),
+        ex[2].clone().ann("wireguard-ip", "10.4.0.1/16"),
     ];
     let refs: Vec<&N> = nodes.iter().collect();
     let t = topo(&refs, vec![], "node-a", Granularity::Location);
@@ -394,26 +381,13 @@ fn stale_nodes_are_left_out_but_the_local_node_never_is() {
 #[test]
 fn nat_traversal_uses_discovered_endpoints_for_keepalive_leaders() {
     let c_key = key(b'c');
+    let ex = kilo_example();
     let nodes = [
-        N::new(
-            "node-a",
-            "gcp",
-            "203.0.113.1:51820",
-            "10.0.0.1/24",
-            &["10.42.0.0/24"],
-        )
-        .ann(
+        ex[0].clone().ann(
             "discovered-endpoints",
             &format!(r#"{{"{c_key}":{{"IP":"198.51.100.33","Port":40000,"Zone":""}}}}"#),
         ),
-        N::new(
-            "node-c",
-            "aws",
-            "198.51.100.3:51820",
-            "172.31.0.3/24",
-            &["10.42.2.0/24"],
-        )
-        .ann("persistent-keepalive", "25"),
+        ex[2].clone().ann("persistent-keepalive", "25"),
     ];
     let refs: Vec<&N> = nodes.iter().collect();
     let t = topo(&refs, vec![], "node-a", Granularity::Location);
