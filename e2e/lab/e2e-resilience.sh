@@ -89,5 +89,14 @@ clean_up_on_term() {
     local left; left=$(kctl get node n1 -o json | jq -r '.metadata.annotations // {} | keys[] | select(startswith("kilo.squat.ai/"))')
     [ -z "$left" ] || { echo "annotations left: $left"; return 1; }
     foreign_kept || { echo "foreign state changed"; return 1; }
+    nsx n1 ip link show kilo0 > /dev/null || { echo "kilo0 deleted without --clean-up-interface"; return 1; }
 }
 check "SIGTERM with --clean-up removes kg's rules, sets, routes and annotations, and nothing foreign" clean_up_on_term
+
+clean_up_interface() {
+    KG_ARGS=--clean-up-interface "$RUN" kg-start 1
+    poll 30 "$RUN" ready 1 || { echo "kg on n1 not ready again"; return 1; }
+    "$RUN" kg-stop 1 TERM
+    ! nsx n1 ip link show kilo0 > /dev/null 2>&1 || { echo "kilo0 still there"; return 1; }
+}
+check "--clean-up-interface: SIGTERM also deletes kilo0" clean_up_interface

@@ -3,7 +3,9 @@
 # on every node, then the dataplane (issue 3), kg on Kubernetes (issue 4) and egress-IP (issue 6)
 # checks, each a pass/fail line; the last line is "N passed, M failed". Timings it measures are
 # printed as "measured:" lines (they are reports, not assertions). Tears everything down on exit.
-set -uo pipefail
+# No pipefail: checks are `producer | grep -q …`, and grep -q leaving early may SIGPIPE the producer,
+# which pipefail would turn into a false result (and `! …` into a false pass).
+set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 export LAB_PREFIX=kl-e2e$$-
@@ -121,7 +123,13 @@ reapply_is_noop() {
 }
 check "a reconcile with nothing to change performs zero firewall operations" reapply_is_noop
 
-foreign_kept() { [ "$(nsx n1 iptables-save | grep -iE 'foreign|10\.99\.')" = "$foreign_before" ] && nsx n1 ip route show 10.98.0.0/16 | grep -q static && nsx n1 ip rule | grep -q '10.97.0.0/16 lookup 100'; }
+foreign_kept() {  # outputs captured first, so a failure can say what changed
+    local save routes rules
+    save=$(nsx n1 iptables-save) routes=$(nsx n1 ip route show 10.98.0.0/16) rules=$(nsx n1 ip rule)
+    [ "$(grep -iE 'foreign|10\.99\.' <<< "$save")" = "$foreign_before" ] || { echo "foreign iptables lines changed:"; grep -iE 'foreign|10\.99\.' <<< "$save"; return 1; }
+    grep -q 'proto static' <<< "$routes" || { echo "foreign route changed: $routes"; return 1; }
+    grep -q '10.97.0.0/16 lookup 100' <<< "$rules" || { echo "foreign rule changed: $rules"; return 1; }
+}
 check "foreign rules, chains, routes and policy rules planted before kg are untouched" foreign_kept
 
 event_with() {  # node fragment: an Event on the node whose message or reason contains fragment

@@ -10,7 +10,7 @@
 #   run.sh kgctl ARGS      kgctl against it (kgctl status: roles, readiness, egress per node)
 #   run.sh kg-start N      (re)start kg on node N          run.sh kg-stop N [SIGNAL]
 #   run.sh api-stop        stop the API server              run.sh api-start
-#   run.sh wait-ready      wait until every kg answers /readyz
+#   run.sh wait-ready      wait until every kg answers /readyz   run.sh ready N   node N's kg is ready
 #   run.sh metrics N       /metrics of node N's kg
 #
 # Environment: LAB_PREFIX, LAB_DIR (as lab.sh), NODES (3), KG_ARGS (extra kg flags).
@@ -182,6 +182,7 @@ case "${1:-up}" in
     api-start) api_start ;;
     api-stop) stop_recorded apiserver ;;
     wait-ready) wait_ready "${2:-60}" ;;
+    ready) readyz "$2" ;;
     metrics) metrics "$2" ;;
     result) result ;;
     *) sed -n '2,15p' "$0"; exit 2 ;;

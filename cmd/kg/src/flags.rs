@@ -90,13 +90,13 @@ pub struct Flags {
     #[arg(long, env = "KILO_BACKEND", value_enum, default_value = "kubernetes")]
     pub backend: Backend,
     /// Remove what kg wrote (annotations, firewall, routes) when it shuts down.
-    #[arg(long, env = "KILO_CLEAN_UP", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_CLEAN_UP", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub clean_up: bool,
     /// Also delete the WireGuard interface on shutdown.
-    #[arg(long, env = "KILO_CLEAN_UP_INTERFACE", default_value_t = false, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_CLEAN_UP_INTERFACE", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub clean_up_interface: bool,
     /// Manage pod networking (NAT for local pods and the CNI config).
-    #[arg(long, env = "KILO_CNI", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_CNI", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub cni: bool,
     /// Where to write the CNI conflist.
     #[arg(
@@ -109,7 +109,7 @@ pub struct Flags {
     #[arg(long, env = "KILO_CNI_BIN_DIR", default_value = "/opt/cni/bin")]
     pub cni_bin_dir: PathBuf,
     /// Create the WireGuard interface (kernel backend) instead of expecting it to exist.
-    #[arg(long, env = "KILO_CREATE_INTERFACE", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_CREATE_INTERFACE", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub create_interface: bool,
     /// Encapsulation inside a location.
     #[arg(long, env = "KILO_ENCAPSULATE", value_enum, default_value = "always")]
@@ -131,7 +131,7 @@ pub struct Flags {
     )]
     pub internal_cidrs: Vec<IpNet>,
     /// Add FORWARD accept rules for the location's CIDRs.
-    #[arg(long, env = "KILO_IPTABLES_FORWARD_RULES", default_value_t = false, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_IPTABLES_FORWARD_RULES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub iptables_forward_rules: bool,
     /// kubeconfig path [default: in-cluster, then $KUBECONFIG].
     #[arg(long, env = "KUBECONFIG")]
@@ -140,7 +140,7 @@ pub struct Flags {
     #[arg(long, env = "KILO_LISTEN", default_value = ":1107")]
     pub listen: String,
     /// Route inside a location over the private network.
-    #[arg(long, env = "KILO_LOCAL", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_LOCAL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub local: bool,
     /// Log level.
     #[arg(long, env = "KILO_LOG_LEVEL", value_enum, default_value = "info")]
@@ -163,7 +163,7 @@ pub struct Flags {
     #[arg(long, env = "KILO_PORT", default_value_t = 51820)]
     pub port: u16,
     /// Prefer the private address as the endpoint even when a public one exists.
-    #[arg(long, env = "KILO_PRIORITISE_PRIVATE_ADDRESSES", default_value_t = false, action = ArgAction::Set)]
+    #[arg(long, env = "KILO_PRIORITISE_PRIVATE_ADDRESSES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub prioritise_private_addresses: bool,
     /// Full reconcile period even without events.
     #[arg(long, env = "KILO_RESYNC_PERIOD", default_value = "30s", value_parser = parse_duration)]
@@ -335,5 +335,19 @@ mod tests {
         let c = f.into_config().unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:1107");
         assert_eq!(c.mtu, None);
+    }
+
+    #[test]
+    fn booleans_take_go_flag_forms() {
+        let f = Flags::try_parse_from([
+            "kg",
+            "--hostname=n1",
+            "--clean-up-interface",
+            "--clean-up=false",
+            "--iptables-forward-rules=true",
+        ])
+        .unwrap();
+        assert!(f.clean_up_interface && !f.clean_up && f.iptables_forward_rules);
+        assert!(Flags::try_parse_from(["kg", "--hostname=n1", "--cni=maybe"]).is_err());
     }
 }

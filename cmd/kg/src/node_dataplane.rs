@@ -168,7 +168,7 @@ impl Dataplane for NodeDataplane {
         Ok(applied)
     }
 
-    async fn clean_up(&mut self, _interface: bool) -> Result<()> {
+    async fn clean_up(&mut self, interface: bool) -> Result<()> {
         let fw = self
             .firewall
             .clean_up()
@@ -184,8 +184,21 @@ impl Dataplane for NodeDataplane {
                 .context("cleaning up routes and rules"),
             None => Ok(()),
         };
+        let link = if interface {
+            let name = self.interface.as_str();
+            match self.network.delete_link(name).await {
+                Ok(deleted) => {
+                    tracing::info!(interface = name, deleted, "--clean-up-interface");
+                    Ok(())
+                }
+                Err(e) => Err(e).with_context(|| format!("deleting interface {name}")),
+            }
+        } else {
+            Ok(())
+        };
         fw?;
-        net
+        net?;
+        link
     }
 
     async fn next_event(&mut self) -> NodeEvent {

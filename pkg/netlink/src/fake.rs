@@ -221,6 +221,12 @@ impl Network for FakeNetwork {
         Ok(report)
     }
 
+    async fn delete_link(&mut self, name: &str) -> Result<bool, NetlinkError> {
+        let existed = self.links.remove(name).is_some();
+        self.addresses.retain(|a| a.link != name);
+        Ok(existed)
+    }
+
     async fn addresses(&mut self) -> Result<Vec<InterfaceAddress>, NetlinkError> {
         let index: BTreeMap<&String, u32> = self.links.keys().zip(1..).collect();
         Ok(self

@@ -69,6 +69,12 @@ pub trait Network: Send {
         links: &LinkNames,
     ) -> impl Future<Output = Result<ApplyReport, NetlinkError>> + Send;
 
+    /// Deletes the link called `name` (`--clean-up-interface`); `false` when there is none.
+    fn delete_link(
+        &mut self,
+        name: &str,
+    ) -> impl Future<Output = Result<bool, NetlinkError>> + Send;
+
     /// Every address on every interface of the node (IPv6 link-local included).
     fn addresses(
         &mut self,

@@ -143,6 +143,20 @@ impl Network for RtNetlink {
         Ok(report)
     }
 
+    async fn delete_link(&mut self, name: &str) -> Result<bool, NetlinkError> {
+        let links = self.links().await?;
+        let Some(link) = links.by_name(name) else {
+            return Ok(false);
+        };
+        self.handle
+            .link()
+            .del(link.index)
+            .execute()
+            .await
+            .map_err(|e| NetlinkError::kernel(format!("deleting link {name}"), e))?;
+        Ok(true)
+    }
+
     async fn addresses(&mut self) -> Result<Vec<InterfaceAddress>, NetlinkError> {
         let links = self.links().await?;
         let mut out: Vec<InterfaceAddress> = self

@@ -237,3 +237,15 @@ async fn node_addresses_mtu_and_interface_lookup() {
     let missing = nl.mtu("nope0").await.expect_err("no such link");
     assert_eq!(missing.to_string(), "link nope0 not found");
 }
+
+#[tokio::test]
+async fn delete_link_removes_only_the_named_interface() {
+    let ns = Netns::new();
+    leader_links(&ns);
+    let mut nl = RtNetlink::in_netns(ns.path()).expect("connect");
+    assert!(nl.delete_link("kilo0").await.expect("delete kilo0"));
+    let links = ns.ip("-o link show");
+    assert!(!links.contains(" kilo0@"), "{links}");
+    assert!(links.contains(" eth0@"), "{links}");
+    assert!(!nl.delete_link("kilo0").await.expect("delete again"));
+}
