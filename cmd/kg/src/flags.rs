@@ -133,7 +133,7 @@ pub struct Flags {
     /// Add FORWARD accept rules for the location's CIDRs.
     #[arg(long, env = "KILO_IPTABLES_FORWARD_RULES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub iptables_forward_rules: bool,
-    /// kubeconfig path [default: in-cluster, then $KUBECONFIG].
+    /// kubeconfig path [default: $KUBECONFIG, ~/.kube/config, else the in-cluster config].
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// Address for /metrics, /healthz, /readyz, /graph.
