@@ -134,6 +134,11 @@ impl ApiError {
         )
     }
 
+    /// 500 for a failure of the server itself.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "InternalError", message.into())
+    }
+
     /// 410 for a watch from a compacted resourceVersion.
     pub fn expired(rv: u64, oldest: u64) -> Self {
         Self::new(

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// A path of map keys from the object root to a leaf.
 pub type Path = Vec<String>;
 
 /// Whether a write was an apply or an ordinary create/update/patch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operation {
     /// Server-side apply.
     Apply,
@@ -19,7 +20,7 @@ pub enum Operation {
 }
 
 /// The fields one manager owns through one kind of operation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     manager: String,
     operation: Operation,
@@ -28,8 +29,8 @@ struct Entry {
     fields: BTreeSet<Path>,
 }
 
-/// All managers' ownership of one object.
-#[derive(Debug, Clone, Default)]
+/// All managers' ownership of one object (serialized in the `--state-file`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Ownership {
     entries: Vec<Entry>,
 }

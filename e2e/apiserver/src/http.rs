@@ -168,7 +168,7 @@ fn dispatch(st: &Arc<AppState>, path: &str, req: &Request) -> ApiResult<Response
         }
         ["debug", "compact"] if req.method == Method::POST => Ok(json_response(
             StatusCode::OK,
-            &json!({"resourceVersion": st.store.compact().to_string()}),
+            &json!({"resourceVersion": st.store.compact()?.to_string()}),
         )),
         ["api", v, rest @ ..] => resource(st, ("", v), rest, req, path),
         ["apis", g, v, rest @ ..] => resource(st, (g, v), rest, req, path),

@@ -8,6 +8,7 @@ mod fields;
 mod http;
 mod meta;
 mod patch;
+mod persist;
 mod resources;
 mod select;
 mod store;
@@ -28,7 +29,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(
     version,
-    about = "A minimal Kubernetes API server for kilo-rs tests (plain HTTP, in memory)"
+    about = "A minimal Kubernetes API server for kilo-rs tests (plain HTTP, in memory or --state-file)"
 )]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
@@ -54,6 +55,10 @@ struct Args {
         default_value_t = 30
     )]
     bookmark_seconds: u64,
+    /// Keep every object and the resourceVersion counter in this JSON file: loaded at start-up
+    /// when it exists, rewritten atomically after every write (watch history is not kept).
+    #[arg(long, env = "KILO_TEST_APISERVER_STATE_FILE")]
+    state_file: Option<PathBuf>,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "KILO_TEST_APISERVER_LOG", default_value = "info")]
     log_level: String,
@@ -85,6 +90,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    // Before binding, so a bad state file fails the start-up before the address is printed.
+    let store = match &args.state_file {
+        Some(path) => {
+            let store = store::Store::open(args.history, path)?;
+            tracing::info!(path = %path.display(), "keeping the state in a file");
+            store
+        }
+        None => store::Store::new(args.history),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -100,7 +114,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     writeln!(std::io::stdout().lock(), "{address}").context("printing the address")?;
     tracing::info!(%address, "serving the Kubernetes API over plain HTTP");
     let state = Arc::new(http::AppState {
-        store: store::Store::new(args.history),
+        store,
         bookmark_every: Duration::from_secs(args.bookmark_seconds.max(1)),
         address: address.to_string(),
     });

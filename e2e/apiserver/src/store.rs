@@ -9,6 +9,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::error::{ApiError, ApiResult};
 use crate::fields::Ownership;
+use crate::persist::Persister;
 use crate::resources::ResourceDef;
 
 /// What happened to an object.
@@ -53,6 +54,10 @@ pub(crate) struct Inner {
     history_cap: usize,
     history: VecDeque<Arc<Change>>,
     pub(crate) buckets: HashMap<&'static str, BTreeMap<Key, Entry>>,
+    /// With a state file, changes are broadcast only once saved (see [`Store::persist`]).
+    defer_broadcast: bool,
+    /// Committed changes not yet broadcast, oldest first.
+    pub(crate) pending: Vec<Arc<Change>>,
 }
 
 /// What a new watch starts from.
@@ -74,9 +79,27 @@ pub struct Store {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<Change>>,
     closer: watch::Sender<u64>,
+    persister: Option<Persister>,
 }
 
 impl Inner {
+    fn empty(history_cap: usize, rv: u64) -> Self {
+        Self {
+            rv,
+            compacted: rv,
+            history_cap: history_cap.max(1),
+            history: VecDeque::new(),
+            buckets: HashMap::new(),
+            defer_broadcast: false,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The current resourceVersion.
+    pub(crate) fn rv(&self) -> u64 {
+        self.rv
+    }
+
     pub(crate) fn bucket(&mut self, res: &ResourceDef) -> &mut BTreeMap<Key, Entry> {
         self.buckets.entry(res.storage).or_default()
     }
@@ -124,8 +147,12 @@ impl Inner {
                 self.compacted = evicted.rv;
             }
         }
-        // No receivers is fine: nobody watches yet.
-        let _ = tx.send(change);
+        if self.defer_broadcast {
+            self.pending.push(change);
+        } else {
+            // No receivers is fine: nobody watches yet.
+            let _ = tx.send(change);
+        }
         object
     }
 }
@@ -143,20 +170,7 @@ pub(crate) fn key(res: &ResourceDef, ns: Option<&str>, name: &str) -> Key {
 impl Store {
     /// An empty store keeping `history_cap` changes for watches, with the usual namespaces.
     pub fn new(history_cap: usize) -> Self {
-        let (tx, _) = broadcast::channel(4096);
-        let (closer, _) = watch::channel(0);
-        let inner = Inner {
-            rv: 0,
-            compacted: 0,
-            history_cap: history_cap.max(1),
-            history: VecDeque::new(),
-            buckets: HashMap::new(),
-        };
-        let store = Self {
-            inner: Mutex::new(inner),
-            tx,
-            closer,
-        };
+        let store = Self::from_inner(Inner::empty(history_cap, 0));
         let namespaces = crate::resources::find("", "v1", "namespaces");
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
@@ -166,6 +180,41 @@ impl Store {
             }
         }
         store
+    }
+
+    /// A store holding `buckets` at resourceVersion `rv`, without history: watches from an older
+    /// resourceVersion get 410 Expired, as after [`Store::compact`].
+    pub(crate) fn restored(
+        history_cap: usize,
+        rv: u64,
+        buckets: HashMap<&'static str, BTreeMap<Key, Entry>>,
+    ) -> Self {
+        Self::from_inner(Inner {
+            buckets,
+            ..Inner::empty(history_cap, rv)
+        })
+    }
+
+    fn from_inner(inner: Inner) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        let (closer, _) = watch::channel(0);
+        Self {
+            inner: Mutex::new(inner),
+            tx,
+            closer,
+            persister: None,
+        }
+    }
+
+    /// Saves to `persister` after every write from now on; changes reach watches once saved.
+    pub(crate) fn with_persister(mut self, persister: Persister) -> Self {
+        self.lock().defer_broadcast = true;
+        self.persister = Some(persister);
+        self
+    }
+
+    pub(crate) fn persister(&self) -> Option<&Persister> {
+        self.persister.as_ref()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -201,14 +250,18 @@ impl Store {
 
     /// Deletes an object immediately (no finalizers, no grace period); returns its last state.
     pub fn delete(&self, res: &ResourceDef, ns: Option<&str>, name: &str) -> ApiResult<Value> {
-        let mut inner = self.lock();
-        let k = key(res, ns, name);
-        let entry = inner
-            .bucket(res)
-            .get(&k)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(res.plural, name))?;
-        Ok(inner.commit(&self.tx, res, k, entry, ChangeType::Deleted, None))
+        let deleted = {
+            let mut inner = self.lock();
+            let k = key(res, ns, name);
+            let entry = inner
+                .bucket(res)
+                .get(&k)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(res.plural, name))?;
+            inner.commit(&self.tx, res, k, entry, ChangeType::Deleted, None)
+        };
+        self.persist()?;
+        Ok(deleted)
     }
 
     /// Starts a watch on `res` from `since` (None: synthetic ADDED for every current object).
@@ -266,12 +319,16 @@ impl Store {
 
     /// Test hook: forgets all history (bumping the resourceVersion past it) and ends every open
     /// watch, so clients must resume from a resourceVersion that is now too old.
-    pub fn compact(&self) -> u64 {
-        let mut inner = self.lock();
-        inner.rv += 1;
-        inner.compacted = inner.rv;
-        inner.history.clear();
-        self.closer.send_modify(|g| *g += 1);
-        inner.rv
+    pub fn compact(&self) -> ApiResult<u64> {
+        let rv = {
+            let mut inner = self.lock();
+            inner.rv += 1;
+            inner.compacted = inner.rv;
+            inner.history.clear();
+            self.closer.send_modify(|g| *g += 1);
+            inner.rv
+        };
+        self.persist()?;
+        Ok(rv)
     }
 }

@@ -114,6 +114,8 @@ pub async fn run(spec: WatchSpec, mut sub: Subscription, tx: mpsc::Sender<Bytes>
             _ = sub.closer.changed() => return,
             _ = ticks.tick() => spec.bookmarks.then(|| spec.bookmark(last_rv, false)),
             got = sub.rx.recv() => match got {
+                // Already in the initial events (broadcast after a state-file save).
+                Ok(change) if change.rv <= sub.start_rv => None,
                 Ok(change) => {
                     last_rv = change.rv;
                     next_line(&spec, &change)

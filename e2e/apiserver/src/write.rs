@@ -159,16 +159,16 @@ impl Store {
     ) -> ApiResult<Value> {
         let mut view = body.clone();
         check_type(res, &mut view, false)?;
-        let mut inner = self.lock();
         let obj = from_view(res, &view);
         let obj = self.insert_new(
-            &mut inner,
+            &mut self.lock(),
             res,
             ns,
             obj,
             Ownership::default(),
             Some(manager),
         )?;
+        self.persist()?;
         Ok(to_view(res, &obj))
     }
 
@@ -272,22 +272,19 @@ impl Store {
                 "the name of the object does not match the name on the URL",
             ));
         }
-        let mut inner = self.lock();
-        let current = inner
-            .bucket(res)
-            .get(&key(res, ns, name))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(res.plural, name))?;
-        let new = from_view(res, &view);
-        check_rv(res, name, &current.object, &new)?;
-        let out = self.finish(
-            &mut inner,
-            Target { res, ns, name },
-            current,
-            new,
-            ctx,
-            None,
-        )?;
+        let out = {
+            let mut inner = self.lock();
+            let current = inner
+                .bucket(res)
+                .get(&key(res, ns, name))
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(res.plural, name))?;
+            let new = from_view(res, &view);
+            check_rv(res, name, &current.object, &new)?;
+            let target = Target { res, ns, name };
+            self.finish(&mut inner, target, current, new, ctx, None)?
+        };
+        self.persist()?;
         Ok(to_view(res, &out))
     }
 
@@ -311,10 +308,23 @@ impl Store {
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
         };
         let target = Target { res, ns, name };
-        let mut inner = self.lock();
+        let out = self.patch_locked(&mut self.lock(), target, kind, parsed, ctx)?;
+        self.persist()?;
+        Ok(out)
+    }
+
+    fn patch_locked(
+        &self,
+        inner: &mut Inner,
+        target: Target<'_>,
+        kind: PatchType,
+        parsed: Value,
+        ctx: WriteCtx<'_>,
+    ) -> ApiResult<(Value, bool)> {
+        let (res, ns, name) = (target.res, target.ns, target.name);
         let current = inner.bucket(res).get(&key(res, ns, name)).cloned();
         if kind == PatchType::Apply {
-            return self.apply(&mut inner, target, current, parsed, ctx);
+            return self.apply(inner, target, current, parsed, ctx);
         }
         let current = current.ok_or_else(|| ApiError::not_found(res.plural, name))?;
         let mut view = to_view(res, &current.object);
@@ -328,7 +338,7 @@ impl Store {
         check_type(res, &mut view, false)?;
         let new = from_view(res, &view);
         check_rv(res, name, &current.object, &new)?;
-        let out = self.finish(&mut inner, target, current, new, ctx, None)?;
+        let out = self.finish(inner, target, current, new, ctx, None)?;
         Ok((to_view(res, &out), false))
     }
 

@@ -1,5 +1,5 @@
 //! Shared test support: starts kilo-test-apiserver on a free loopback port and kills it (by PID,
-//! through `Child`) when dropped; runs the real kubectl against it.
+//! through `Child`) when dropped; runs the real kubectl against it; private temp directories.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,6 +11,39 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const KUBECTL: &str = "/usr/bin/kubectl";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A new, empty directory private to this test process.
+fn unique_dir(kind: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "kilo-test-apiserver-{kind}-{}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating the test directory");
+    dir
+}
+
+/// A temporary directory that outlives servers (e.g. for a state file); removed on drop.
+pub struct Scratch {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    /// Creates the directory.
+    pub fn new() -> Self {
+        Self {
+            dir: unique_dir("scratch"),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
 /// A running server; killed and its directory removed on drop.
 pub struct Server {
@@ -24,10 +57,7 @@ pub struct Server {
 impl Server {
     /// Starts the server with extra flags and waits for it to print its address.
     pub fn start(extra: &[&str]) -> Self {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("kilo-test-apiserver-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("creating the test directory");
+        let dir = unique_dir("server");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kilo-test-apiserver"))
             .args([
                 "--listen",
@@ -41,13 +71,18 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting kilo-test-apiserver");
+        let stdout = child.stdout.take();
+        // Built first, so the process is killed and the directory removed if a check fails.
+        let mut server = Self {
+            child,
+            addr: String::new(),
+            dir,
+        };
         let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped stdout");
-        BufReader::new(stdout)
+        BufReader::new(stdout.expect("piped stdout"))
             .read_line(&mut line)
             .expect("reading the server address");
-        let addr = line.trim().to_string();
-        let server = Self { child, addr, dir };
+        server.addr = line.trim().to_string();
         assert!(
             !server.addr.is_empty(),
             "kilo-test-apiserver exited without printing its address"

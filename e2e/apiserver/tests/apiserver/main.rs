@@ -6,3 +6,5 @@ mod common;
 mod kube_rs;
 #[cfg(test)]
 mod kubectl;
+#[cfg(test)]
+mod persist;
