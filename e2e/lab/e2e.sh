@@ -46,7 +46,13 @@ pod_ip() {  # pod [true for IPv6]
     jq -r --arg p "$1" --argjson v6 "${2:-false}" '.pods[] | select(.name == $p) | if $v6 then .v6 else .v4 end' "$LAB_DIR/lab.json"
 }
 
-cleanup() { "$RUN" down > /dev/null 2>&1 || "$RUN" down; rm -f "$LAB_DIR.infra.log"; }
+cleanup() {
+    if [ "$FAIL" != 0 ] && [ -d "$LAB_DIR/cluster" ]; then  # keep kg and API server logs for a post-mortem
+        cp -r "$LAB_DIR/cluster" "/tmp/kilo-e2e-logs-$$" && echo "logs kept in /tmp/kilo-e2e-logs-$$"
+    fi
+    ! declare -F laptop_down > /dev/null || laptop_down
+    "$RUN" down > /dev/null 2>&1 || "$RUN" down; rm -f "$LAB_DIR.infra.log"
+}
 trap cleanup EXIT
 
 echo "### lab cluster (prefix $LAB_PREFIX)"
@@ -147,6 +153,7 @@ bad_annotations() {
 check "bad annotations (keepalive=abc, force-endpoint=::::) → Node Events in kubectl get events; the mesh keeps working" bad_annotations
 
 source "$HERE/e2e-egress.sh"
+source "$HERE/e2e-peers.sh"
 source "$HERE/e2e-resilience.sh"
 
 echo "### summary"

@@ -36,14 +36,19 @@ build() {
 
 # ---- processes this script starts: PID + comm recorded, killed only if both still match
 record() { echo "$2 $3" > "$CP/$1.pid"; }
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }  # zombies count as gone
 stop_recorded() {  # name [signal]
     local f=$CP/$1.pid pid comm
     [ -f "$f" ] || return 0
     read -r pid comm < "$f"
     if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
         kill "-${2:-TERM}" "$pid" 2>/dev/null || true
-        for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
-        [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+        # a grace period like a pod's (kg finishes its apply and cleans up first)
+        for _ in $(seq 1000); do alive "$pid" || break; sleep 0.02; done
+        if alive "$pid"; then
+            log "$1 (pid $pid) still running 20 s after SIG${2:-TERM}: killing it"
+            kill -KILL "$pid" 2>/dev/null
+        fi
     fi
     rm -f "$f"
 }
@@ -52,10 +57,10 @@ kctl() { "$LAB" nsx underlay kubectl --kubeconfig "$CP/kubeconfig" "$@"; }
 kgctl() { KUBECONFIG=$CP/kubeconfig "$LAB" nsx underlay "$BIN/kgctl" "$@"; }
 
 api_start() {
-    log "API server on $API (in the underlay namespace)"
+    log "API server on $API (in the underlay namespace, state in $CP/state.json)"
     rm -f "$CP/api.addr"
     "$LAB" nsx underlay "$BIN/kilo-test-apiserver" --listen "$API" --kubeconfig-out "$CP/kubeconfig" \
-        --addr-file "$CP/api.addr" > "$CP/apiserver.log" 2>&1 &
+        --addr-file "$CP/api.addr" --state-file "$CP/state.json" > "$CP/apiserver.log" 2>&1 &
     record apiserver $! kilo-test-apise
     for _ in $(seq 500); do [ -s "$CP/api.addr" ] && return 0; sleep 0.02; done
     die "the API server did not come up: $(tail -5 "$CP/apiserver.log")"

@@ -75,7 +75,7 @@ impl NodeDataplane {
         if !self.leader {
             return Vec::new();
         }
-        let Ok(dev) = self.wireguard.read(&self.interface) else {
+        let Ok(dev) = blocking(|| self.wireguard.read(&self.interface)) else {
             return Vec::new();
         };
         dev.peers
@@ -92,6 +92,12 @@ impl NodeDataplane {
             })
             .collect()
     }
+}
+
+/// Runs blocking adapter work (firewall processes, the UAPI socket) without stalling the async
+/// workers: kg's runtime is multi-threaded, so the current worker hands its other tasks over.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
 }
 
 /// Interfaces whose addresses say nothing about the node itself.
@@ -144,9 +150,8 @@ impl Dataplane for NodeDataplane {
         let mut applied = Applied::default();
         self.leader = plan.is_leader;
         if let Some(wg) = &plan.wireguard {
-            let report = self
-                .wireguard
-                .apply(wg, &self.key)
+            let (wireguard, key) = (&mut self.wireguard, &self.key);
+            let report = blocking(|| wireguard.apply(wg, key))
                 .with_context(|| format!("configuring WireGuard on {}", wg.interface))?;
             for line in report.lines() {
                 tracing::info!(change = %line, "wireguard");
@@ -160,18 +165,15 @@ impl Dataplane for NodeDataplane {
             .context("applying addresses, routes and rules")?;
         applied.network = net.changes.len();
         self.last_links = Some(plan.network.links.clone());
-        let fw = self
-            .firewall
-            .apply(&plan.firewall)
-            .context("applying the firewall")?;
+        let firewall = &mut self.firewall;
+        let fw = blocking(|| firewall.apply(&plan.firewall)).context("applying the firewall")?;
         applied.firewall = usize::try_from(fw.total()).unwrap_or(usize::MAX);
         Ok(applied)
     }
 
     async fn clean_up(&mut self, interface: bool) -> Result<()> {
-        let fw = self
-            .firewall
-            .clean_up()
+        let firewall = &mut self.firewall;
+        let fw = blocking(|| firewall.clean_up())
             .map(|_| ())
             .context("cleaning up the firewall");
         let links = self.last_links.clone();

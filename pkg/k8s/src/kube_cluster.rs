@@ -1,5 +1,5 @@
 //! The kube-rs [`Cluster`]: reflectors over Nodes and Peers, server-side apply of kg's own
-//! annotations under one field manager, and Events (events.k8s.io/v1). Does I/O.
+//! annotations under one field manager, and core/v1 Events (one per distinct problem). Does I/O.
 //!
 //! A missing Peer CRD is not fatal: the Peer watch keeps retrying with backoff, is reported in
 //! the log and through [`ClusterView::peers_synced`], and node meshing carries on.

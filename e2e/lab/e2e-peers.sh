@@ -1,0 +1,68 @@
+# e2e-peers.sh - Peer resources end to end, sourced by e2e.sh (uses its helpers).
+# The external host plays a laptop: its own wireguard-go (interface laptop0, 10.5.0.1) connects
+# to n1, the leader of loc-a, and reaches pods once `kubectl apply -f peer.yaml` lists it.
+
+echo "### Peers"
+LAPTOP_DIR=$LAB_DIR/laptop
+LAPTOP_SOCK=/var/run/wireguard/laptop0.sock
+
+laptop_up() {  # wireguard-go in ext, configured to reach n1; its PID goes to $LAPTOP_DIR/pid
+    mkdir -p "$LAPTOP_DIR"
+    (umask 077; wg genkey > "$LAPTOP_DIR/key")
+    # ip netns exec execs wireguard-go, so $! is wireguard-go's own PID
+    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f laptop0 < /dev/null > "$LAPTOP_DIR/wireguard-go.log" 2>&1 &
+    echo $! > "$LAPTOP_DIR/pid"
+    poll 10 test -S "$LAPTOP_SOCK" || { echo "laptop wireguard-go did not start" >&2; return 1; }
+    nsx ext wg set laptop0 private-key "$LAPTOP_DIR/key" peer "$(ann n1 key)" \
+        endpoint 192.168.77.11:51820 allowed-ips 10.42.0.0/16,10.4.0.0/16 persistent-keepalive 1
+    nsx ext ip addr add 10.5.0.1/32 dev laptop0
+    nsx ext ip link set laptop0 up
+    nsx ext ip route add 10.42.0.0/16 dev laptop0 src 10.5.0.1
+}
+laptop_down() {  # ends only the wireguard-go this file started, by its PID
+    local pid; pid=$(cat "$LAPTOP_DIR/pid" 2> /dev/null) || return 0
+    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = wireguard-go ]; then
+        kill "$pid"
+        for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    fi
+    rm -f "$LAPTOP_SOCK" "$LAPTOP_DIR/pid"
+}
+peer_yaml() {  # name public-key allowed-ip
+    printf 'apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: %s\nspec:\n  allowedIPs: [%s]\n  publicKey: "%s"\n  persistentKeepalive: 10\n' "$1" "$3" "$2"
+}
+laptop_reaches() { nsx ext ping -c1 -W1 -q "$(pod_ip "$1")" > /dev/null 2>&1; }
+leader_has_peer() { "$LAB" wg "$1" show kilo0 peers | grep -qF "$2"; }
+
+peer_joins() {
+    laptop_up || return 1
+    local key; key=$(wg pubkey < "$LAPTOP_DIR/key")
+    ! laptop_reaches n1-p1 || { echo "the laptop reaches pods before it is a Peer"; return 1; }
+    peer_yaml laptop "$key" 10.5.0.1/32 > "$LAPTOP_DIR/peer.yaml"
+    local t; t=$(date +%s%N)
+    kctl apply -f - < "$LAPTOP_DIR/peer.yaml" > /dev/null || return 1
+    poll 15 laptop_reaches n1-p1 || { echo "laptop cannot reach n1-p1"; "$LAB" wg 1 show kilo0; return 1; }
+    echo "measured: kubectl apply peer → the laptop pings a pod after $(ms "$t") ms (includes WireGuard's 5 s handshake retry)" >&2
+    poll 10 laptop_reaches n2-p1 || { echo "laptop cannot reach n2-p1 (through the leader)"; return 1; }
+    poll 10 leader_has_peer 3 "$key" || { echo "n3 (leader of loc-b) lacks the peer"; return 1; }
+}
+check "kubectl apply a Peer: every leader adds it; the laptop reaches pods through n1" peer_joins
+
+bad_peer() {
+    peer_yaml broken not-a-key 10.5.0.2/32 | kctl apply -f - > /dev/null || return 1
+    poll 10 event_with broken 'publicKey' || { echo "no Event on the Peer"; kctl get events; return 1; }
+    [ "$(kctl get events --field-selector involvedObject.name=broken -o json | jq '.items | length')" = 1 ] \
+        || { echo "more than one Event for one problem"; kctl get events; return 1; }
+    laptop_reaches n1-p1 || { echo "the mesh broke"; return 1; }
+    kctl delete peer broken > /dev/null
+}
+check "an invalid Peer is rejected with one Event on the Peer; the mesh keeps working" bad_peer
+
+peer_leaves() {
+    local key; key=$(wg pubkey < "$LAPTOP_DIR/key")
+    kctl delete peer laptop > /dev/null || return 1
+    poll 10 eval '! leader_has_peer 1 "$key"' || { echo "n1 still has the peer"; return 1; }
+    poll 10 eval '! leader_has_peer 3 "$key"' || { echo "n3 still has the peer"; return 1; }
+    ! laptop_reaches n1-p1 || { echo "the laptop still reaches pods"; return 1; }
+}
+check "kubectl delete peer removes it from every leader" peer_leaves
+laptop_down
