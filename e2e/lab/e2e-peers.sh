@@ -1,23 +1,24 @@
 # e2e-peers.sh - Peer resources end to end, sourced by e2e.sh (uses its helpers).
-# The external host plays a laptop: its own wireguard-go (interface laptop0, 10.5.0.1) connects
+# The external host plays a laptop: its own wireguard-go (interface laptop<pid>, 10.5.0.1) connects
 # to n1, the leader of loc-a, and reaches pods once `kubectl apply -f peer.yaml` lists it.
 
 echo "### Peers"
 LAPTOP_DIR=$LAB_DIR/laptop
-LAPTOP_SOCK=/var/run/wireguard/laptop0.sock
+LAPTOP_IF=laptop$$  # wireguard-go's socket directory is shared by every netns: unique per run
+LAPTOP_SOCK=/var/run/wireguard/$LAPTOP_IF.sock
 
 laptop_up() {  # wireguard-go in ext, configured to reach n1; its PID goes to $LAPTOP_DIR/pid
     mkdir -p "$LAPTOP_DIR"
     (umask 077; wg genkey > "$LAPTOP_DIR/key")
     # ip netns exec execs wireguard-go, so $! is wireguard-go's own PID
-    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f laptop0 < /dev/null > "$LAPTOP_DIR/wireguard-go.log" 2>&1 &
+    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$LAPTOP_IF" < /dev/null > "$LAPTOP_DIR/wireguard-go.log" 2>&1 &
     echo $! > "$LAPTOP_DIR/pid"
     poll 10 test -S "$LAPTOP_SOCK" || { echo "laptop wireguard-go did not start" >&2; return 1; }
-    nsx ext wg set laptop0 private-key "$LAPTOP_DIR/key" peer "$(ann n1 key)" \
+    nsx ext wg set "$LAPTOP_IF" private-key "$LAPTOP_DIR/key" peer "$(ann n1 key)" \
         endpoint 192.168.77.11:51820 allowed-ips 10.42.0.0/16,10.4.0.0/16 persistent-keepalive 1
-    nsx ext ip addr add 10.5.0.1/32 dev laptop0
-    nsx ext ip link set laptop0 up
-    nsx ext ip route add 10.42.0.0/16 dev laptop0 src 10.5.0.1
+    nsx ext ip addr add 10.5.0.1/32 dev "$LAPTOP_IF"
+    nsx ext ip link set "$LAPTOP_IF" up
+    nsx ext ip route add 10.42.0.0/16 dev "$LAPTOP_IF" src 10.5.0.1
 }
 laptop_down() {  # ends only the wireguard-go this file started, by its PID
     local pid; pid=$(cat "$LAPTOP_DIR/pid" 2> /dev/null) || return 0
