@@ -10,6 +10,19 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The kubectl binary the tests drive.
 pub const KUBECTL: &str = "/usr/bin/kubectl";
 
+/// A valid Peer manifest (name `p1`, one allowed IP, keepalive 10) for kubectl to apply.
+pub const PEER: &str = "\
+apiVersion: kilo.squat.ai/v1alpha1
+kind: Peer
+metadata:
+  name: p1
+spec:
+  allowedIPs:
+  - 10.5.0.1/32
+  publicKey: GDW8CKOm8v1G5Q3Y1lYHxrz1ynCkSHUTGBhPFlCmx20=
+  persistentKeepalive: 10
+";
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A new, empty directory private to this test process.

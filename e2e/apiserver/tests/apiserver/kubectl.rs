@@ -1,6 +1,6 @@
 //! Drives the server with the real `/usr/bin/kubectl`.
 
-use crate::common::Server;
+use crate::common::{PEER, Server};
 
 const NODES: &str = "\
 apiVersion: v1
@@ -24,18 +24,6 @@ metadata:
   name: n2
 spec:
   podCIDR: 10.42.2.0/24
-";
-
-const PEER: &str = "\
-apiVersion: kilo.squat.ai/v1alpha1
-kind: Peer
-metadata:
-  name: p1
-spec:
-  allowedIPs:
-  - 10.5.0.1/32
-  publicKey: GDW8CKOm8v1G5Q3Y1lYHxrz1ynCkSHUTGBhPFlCmx20=
-  persistentKeepalive: 10
 ";
 
 const EVENT: &str = "\

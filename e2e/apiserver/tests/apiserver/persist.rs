@@ -17,20 +17,9 @@ use kube::discovery::ApiResource;
 use serde_json::json;
 use tokio::time::timeout;
 
-use crate::common::{Scratch, Server};
+use crate::common::{PEER, Scratch, Server};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-const PEER: &str = "\
-apiVersion: kilo.squat.ai/v1alpha1
-kind: Peer
-metadata:
-  name: p1
-spec:
-  allowedIPs:
-  - 10.5.0.1/32
-  publicKey: GDW8CKOm8v1G5Q3Y1lYHxrz1ynCkSHUTGBhPFlCmx20=
-";
 
 fn node(name: &str) -> Node {
     serde_json::from_value(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}))

@@ -97,14 +97,19 @@ impl RtNetlink {
         if link.kind != Some(InfoKind::Vxlan) {
             return Ok(());
         }
-        self.handle
-            .link()
-            .del(link.index)
-            .execute()
-            .await
-            .map_err(|e| NetlinkError::kernel(format!("deleting link {name}"), e))?;
+        self.del_link(link.index, &name).await?;
         report.push(Op::Delete, Object::Link, name);
         Ok(())
+    }
+
+    /// Deletes the link with this index (`name` is for the error message).
+    pub(super) async fn del_link(&self, index: u32, name: &str) -> Result<(), NetlinkError> {
+        self.handle
+            .link()
+            .del(index)
+            .execute()
+            .await
+            .map_err(|e| NetlinkError::kernel(format!("deleting link {name}"), e))
     }
 
     async fn ensure_ipip(

@@ -148,12 +148,7 @@ impl Network for RtNetlink {
         let Some(link) = links.by_name(name) else {
             return Ok(false);
         };
-        self.handle
-            .link()
-            .del(link.index)
-            .execute()
-            .await
-            .map_err(|e| NetlinkError::kernel(format!("deleting link {name}"), e))?;
+        self.del_link(link.index, name).await?;
         Ok(true)
     }
 
