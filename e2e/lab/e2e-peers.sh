@@ -1,23 +1,24 @@
 # e2e-peers.sh - Peer resources end to end, sourced by e2e.sh (uses its helpers).
-# The external host plays a laptop: its own wireguard-go (interface laptop<pid>, 10.5.0.1) connects
-# to n1, the leader of loc-a, and reaches pods once `kubectl apply -f peer.yaml` lists it.
+# The external host plays a laptop: its own wireguard-go (interface laptop<pid>, 10.5.0.1) joins
+# the mesh the way an operator would: `kubectl apply` a Peer, then `kgctl showconf peer laptop`
+# piped into `wg addconf`; it then reaches pods behind both location leaders.
 
 echo "### Peers"
 LAPTOP_DIR=$LAB_DIR/laptop
 LAPTOP_IF=laptop$$  # wireguard-go's socket directory is shared by every netns: unique per run
 LAPTOP_SOCK=/var/run/wireguard/$LAPTOP_IF.sock
 
-laptop_up() {  # wireguard-go in ext, configured to reach n1; its PID goes to $LAPTOP_DIR/pid
+laptop_up() {  # wireguard-go in ext with a key and 10.5.0.1, no peers yet; PID in $LAPTOP_DIR/pid
     mkdir -p "$LAPTOP_DIR"
     (umask 077; wg genkey > "$LAPTOP_DIR/key")
     # ip netns exec execs wireguard-go, so $! is wireguard-go's own PID
     ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$LAPTOP_IF" < /dev/null > "$LAPTOP_DIR/wireguard-go.log" 2>&1 &
     echo $! > "$LAPTOP_DIR/pid"
     poll 10 test -S "$LAPTOP_SOCK" || { echo "laptop wireguard-go did not start" >&2; return 1; }
-    nsx ext wg set "$LAPTOP_IF" private-key "$LAPTOP_DIR/key" peer "$(ann n1 key)" \
-        endpoint 192.168.77.11:51820 allowed-ips 10.42.0.0/16,10.4.0.0/16 persistent-keepalive 1
+    nsx ext wg set "$LAPTOP_IF" private-key "$LAPTOP_DIR/key"
     nsx ext ip addr add 10.5.0.1/32 dev "$LAPTOP_IF"
     nsx ext ip link set "$LAPTOP_IF" up
+    # only the pod network goes through the tunnel (the AllowedIPs also hold node addresses)
     nsx ext ip route add 10.42.0.0/16 dev "$LAPTOP_IF" src 10.5.0.1
 }
 laptop_down() {  # ends only the wireguard-go this file started, by its PID
@@ -36,17 +37,23 @@ leader_has_peer() { "$LAB" wg "$1" show kilo0 peers | grep -qF "$2"; }
 
 peer_joins() {
     laptop_up || return 1
-    local key; key=$(wg pubkey < "$LAPTOP_DIR/key")
-    ! laptop_reaches n1-p1 || { echo "the laptop reaches pods before it is a Peer"; return 1; }
+    local key err; key=$(wg pubkey < "$LAPTOP_DIR/key")
+    err=$("$RUN" kgctl showconf peer laptop 2>&1) && { echo "showconf before the Peer exists: $err"; return 1; }
+    grep -q 'peer laptop does not exist' <<< "$err" || { echo "kgctl showconf said: $err"; return 1; }
     peer_yaml laptop "$key" 10.5.0.1/32 > "$LAPTOP_DIR/peer.yaml"
     local t; t=$(date +%s%N)
     kctl apply -f - < "$LAPTOP_DIR/peer.yaml" > /dev/null || return 1
+    # what an operator does on the laptop: kgctl showconf peer NAME | wg addconf
+    "$RUN" kgctl showconf peer laptop > "$LAPTOP_DIR/laptop.conf" || return 1
+    [ "$(grep -c '^\[Peer\]' "$LAPTOP_DIR/laptop.conf")" = 2 ] || { echo "want one [Peer] per location:"; cat "$LAPTOP_DIR/laptop.conf"; return 1; }
+    nsx ext wg addconf "$LAPTOP_IF" "$LAPTOP_DIR/laptop.conf" || return 1
     poll 15 laptop_reaches n1-p1 || { echo "laptop cannot reach n1-p1"; "$LAB" wg 1 show kilo0; return 1; }
-    echo "measured: kubectl apply peer → the laptop pings a pod after $(ms "$t") ms (includes WireGuard's 5 s handshake retry)" >&2
-    poll 10 laptop_reaches n2-p1 || { echo "laptop cannot reach n2-p1 (through the leader)"; return 1; }
-    poll 10 leader_has_peer 3 "$key" || { echo "n3 (leader of loc-b) lacks the peer"; return 1; }
+    echo "measured: kubectl apply peer + kgctl showconf peer | wg addconf → the laptop pings a pod after $(ms "$t") ms" >&2
+    poll 10 laptop_reaches n2-p1 || { echo "laptop cannot reach n2-p1 (through n1)"; return 1; }
+    poll 10 laptop_reaches n3-p1 || { echo "laptop cannot reach n3-p1 (through n3)"; return 1; }
+    leader_has_peer 3 "$key" || { echo "n3 (leader of loc-b) lacks the peer"; return 1; }
 }
-check "kubectl apply a Peer: every leader adds it; the laptop reaches pods through n1" peer_joins
+check "kubectl apply a Peer; kgctl showconf peer configures the laptop; it reaches pods in both locations" peer_joins
 
 bad_peer() {
     peer_yaml broken not-a-key 10.5.0.2/32 | kctl apply -f - > /dev/null || return 1

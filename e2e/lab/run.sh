@@ -161,6 +161,7 @@ The lab is running. Poke it:
   $0 kubectl annotate node n1 kilo.squat.ai/egress-ip=192.168.77.101,fd00:77::101
   $0 kubectl get events
   $0 kgctl status
+  $0 kgctl showconf node n1
   $LAB probe-egress n1-p1 v4
   $LAB wg 1 show
   $0 metrics 1

@@ -1,9 +1,12 @@
 //! kgctl: the kilo-rs operator CLI. `plan` computes offline what kg would program on a node from
 //! Node and Peer manifests; `status` shows the mesh (and the egress address in force per node)
-//! from the API server or from manifests.
+//! from the API server or from manifests; `showconf` prints WireGuard configuration for a leader
+//! node, a segment as a peer, or a Peer.
 
 mod manifests;
 mod plan;
+mod showconf;
+mod source;
 mod status;
 
 use std::io::Write as _;
@@ -27,6 +30,8 @@ enum Command {
     Graph(plan::PlanArgs),
     /// Show every node's role, readiness and egress source address, from the API server or `-f`.
     Status(status::StatusArgs),
+    /// Print WireGuard configuration: a leader node's device, a segment as a peer, or a Peer's.
+    Showconf(showconf::ShowconfArgs),
     /// Print the Peer CustomResourceDefinition (the source of manifests/crds.yaml).
     Crd,
 }
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => plan::graph(&args),
         Command::Status(args) => status::run(&args),
+        Command::Showconf(args) => showconf::run(&args),
         Command::Crd => crd(),
     };
     match result {

@@ -2,46 +2,23 @@
 //! WireGuard IP, pod CIDRs, heartbeat and the egress source address in force per family (or why
 //! there is none) — from the API server (kubeconfig) or from manifests (`-f`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::Args;
-use ipnet::{IpNet, Ipv4Net};
-use k8s_openapi::api::core::v1::Node as K8sNode;
-use kilo_k8s::Peer;
+use ipnet::IpNet;
 use kilo_mesh::status::{ClusterStatus, FamilyEgress, NodeStatus, cluster_status};
-use kilo_mesh::{Granularity, Snapshot};
 use serde_json::json;
 
-use crate::manifests::{self, NodeProblem, Objects, Rejected};
-use crate::plan::{GranularityArg, Output};
+use crate::manifests::{self, NodeProblem, Rejected};
+use crate::plan::Output;
+use crate::source::SourceArgs;
 
 /// Arguments of `kgctl status`.
 #[derive(Args)]
 pub struct StatusArgs {
-    /// Read Node and Peer manifests (files or directories) instead of asking the API server.
-    #[arg(short = 'f', long = "filename")]
-    files: Vec<PathBuf>,
-    /// Kubeconfig [default: $KUBECONFIG, ~/.kube/config, or the in-cluster config].
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
-    /// API server URL, overriding the kubeconfig's.
-    #[arg(long)]
-    master: Option<String>,
-    /// WireGuard subnet kg runs with.
-    #[arg(long, default_value = "10.4.0.0/16")]
-    subnet: Ipv4Net,
-    /// Mesh granularity [default: the one the nodes publish, else location].
-    #[arg(long, value_enum)]
-    mesh_granularity: Option<GranularityArg>,
-    /// Label holding a node's location.
-    #[arg(long, default_value = "topology.kubernetes.io/region")]
-    topology_label: String,
-    /// Judge `last-seen` freshness at this unix time [default: now].
-    #[arg(long)]
-    now: Option<i64>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: Output,
@@ -49,70 +26,11 @@ pub struct StatusArgs {
 
 /// Runs `kgctl status` and returns what to print.
 pub fn run(a: &StatusArgs) -> Result<String> {
-    let objects = if a.files.is_empty() {
-        fetch(a)?
-    } else {
-        manifests::load(&a.files)?
-    };
-    let t = manifests::translate(&objects, &a.topology_label);
-    let granularity = a.mesh_granularity.map_or_else(
-        || published_granularity(&t.nodes),
-        |g| match g {
-            GranularityArg::Location => Granularity::Location,
-            GranularityArg::Full => Granularity::Full,
-        },
-    );
-    let now = a.now.unwrap_or_else(unix_now);
-    let snapshot = Snapshot {
-        nodes: t.nodes,
-        peers: t.peers,
-        now,
-    };
-    let status = cluster_status(&snapshot, granularity, a.subnet);
+    let c = a.source.load()?;
+    let status = cluster_status(&c.snapshot, c.granularity, c.subnet);
     Ok(match a.output {
-        Output::Text => text(&status, &t.problems, &t.rejected),
-        Output::Json => json(&status, &t.problems, &t.rejected)?,
-    })
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs().cast_signed())
-}
-
-/// The granularity most nodes publish (kg writes it), else `location` (kg's default).
-fn published_granularity(nodes: &[kilo_mesh::Node]) -> Granularity {
-    let mut counts: BTreeMap<&str, (usize, Granularity)> = BTreeMap::new();
-    for g in nodes.iter().filter_map(|n| n.granularity) {
-        counts.entry(g.as_str()).or_insert((0, g)).0 += 1;
-    }
-    counts
-        .into_values()
-        .max_by_key(|(count, _)| *count)
-        .map_or(Granularity::Location, |(_, g)| g)
-}
-
-/// Nodes and Peers from the API server. A missing Peer CRD means no Peers, not a failure.
-fn fetch(a: &StatusArgs) -> Result<Objects> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
-        let client = kilo_k8s::client::client(a.kubeconfig.as_deref(), a.master.as_deref()).await?;
-        let params = kube::api::ListParams::default();
-        let nodes = kube::Api::<K8sNode>::all(client.clone())
-            .list(&params)
-            .await
-            .context("listing Nodes")?
-            .items;
-        let peers = match kube::Api::<Peer>::all(client).list(&params).await {
-            Ok(list) => list.items,
-            Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-            Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
-        };
-        Ok(Objects { nodes, peers })
+        Output::Text => text(&status, &c.problems, &c.rejected),
+        Output::Json => json(&status, &c.problems, &c.rejected)?,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod egress;
 pub mod graph;
 pub mod node;
 pub mod plan;
+pub mod showconf;
 pub mod status;
 pub mod topology;
 pub mod types;

@@ -155,7 +155,10 @@ pub fn plan_for(
 
 /// The leader's device: one peer per other segment and per Peer, sorted by public key. Every
 /// peer gets the local node's `persistent-keepalive`, as in Kilo.
-fn wireguard_plan(topo: &crate::topology::Topology, settings: &Settings) -> WireGuardPlan {
+pub(crate) fn wireguard_plan(
+    topo: &crate::topology::Topology,
+    settings: &Settings,
+) -> WireGuardPlan {
     let me = topo.local_node();
     let keepalive = me.persistent_keepalive.filter(|k| *k > 0);
     let mut peers: Vec<wireguard::WgPeer> = topo

@@ -1,0 +1,128 @@
+//! Where kgctl's live commands (`status`, `showconf`) read the cluster from: the API server
+//! (kubeconfig) or Node and Peer manifests (`-f`). Does I/O.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use ipnet::Ipv4Net;
+use k8s_openapi::api::core::v1::Node as K8sNode;
+use kilo_k8s::Peer;
+use kilo_mesh::{Granularity, Snapshot};
+
+use crate::manifests::{self, NodeProblem, Objects, Rejected};
+use crate::plan::GranularityArg;
+
+/// Where the cluster comes from and how kg was configured to see it.
+#[derive(Args)]
+pub struct SourceArgs {
+    /// Read Node and Peer manifests (files or directories) instead of asking the API server.
+    #[arg(short = 'f', long = "filename")]
+    files: Vec<PathBuf>,
+    /// Kubeconfig [default: $KUBECONFIG, ~/.kube/config, or the in-cluster config].
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// API server URL, overriding the kubeconfig's.
+    #[arg(long)]
+    master: Option<String>,
+    /// WireGuard subnet kg runs with.
+    #[arg(long, default_value = "10.4.0.0/16")]
+    subnet: Ipv4Net,
+    /// Mesh granularity [default: the one the nodes publish, else location].
+    #[arg(long, value_enum)]
+    mesh_granularity: Option<GranularityArg>,
+    /// Label holding a node's location.
+    #[arg(long, default_value = "topology.kubernetes.io/region")]
+    topology_label: String,
+    /// Judge `last-seen` freshness at this unix time [default: now].
+    #[arg(long)]
+    now: Option<i64>,
+}
+
+/// The cluster as read, translated into the mesh's terms.
+pub struct Cluster {
+    /// Nodes and valid Peers at the chosen time.
+    pub snapshot: Snapshot,
+    /// The granularity asked for, else the published one.
+    pub granularity: Granularity,
+    /// `--subnet`.
+    pub subnet: Ipv4Net,
+    /// Annotation problems found on the Nodes.
+    pub problems: Vec<NodeProblem>,
+    /// Peers that were rejected, and why.
+    pub rejected: Vec<Rejected>,
+}
+
+impl SourceArgs {
+    /// Reads the cluster from `-f` or the API server.
+    pub fn load(&self) -> Result<Cluster> {
+        let objects = if self.files.is_empty() {
+            self.fetch()?
+        } else {
+            manifests::load(&self.files)?
+        };
+        let t = manifests::translate(&objects, &self.topology_label);
+        let granularity = self.mesh_granularity.map_or_else(
+            || published_granularity(&t.nodes),
+            |g| match g {
+                GranularityArg::Location => Granularity::Location,
+                GranularityArg::Full => Granularity::Full,
+            },
+        );
+        Ok(Cluster {
+            snapshot: Snapshot {
+                nodes: t.nodes,
+                peers: t.peers,
+                now: self.now.unwrap_or_else(unix_now),
+            },
+            granularity,
+            subnet: self.subnet,
+            problems: t.problems,
+            rejected: t.rejected,
+        })
+    }
+
+    /// Nodes and Peers from the API server. A missing Peer CRD means no Peers, not a failure.
+    fn fetch(&self) -> Result<Objects> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        rt.block_on(async {
+            let client =
+                kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
+                    .await?;
+            let params = kube::api::ListParams::default();
+            let nodes = kube::Api::<K8sNode>::all(client.clone())
+                .list(&params)
+                .await
+                .context("listing Nodes")?
+                .items;
+            let peers = match kube::Api::<Peer>::all(client).list(&params).await {
+                Ok(list) => list.items,
+                Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+                Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
+            };
+            Ok(Objects { nodes, peers })
+        })
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().cast_signed())
+}
+
+/// The granularity most nodes publish (kg writes it), else `location` (kg's default).
+fn published_granularity(nodes: &[kilo_mesh::Node]) -> Granularity {
+    let mut counts: BTreeMap<&str, (usize, Granularity)> = BTreeMap::new();
+    for g in nodes.iter().filter_map(|n| n.granularity) {
+        counts.entry(g.as_str()).or_insert((0, g)).0 += 1;
+    }
+    counts
+        .into_values()
+        .max_by_key(|(count, _)| *count)
+        .map_or(Granularity::Location, |(_, g)| g)
+}
