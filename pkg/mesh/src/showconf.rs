@@ -162,23 +162,11 @@ pub fn render_setconf(listen_port: Option<u16>, peers: &[WgPeer]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "[Peer]\n# {}", p.name);
-        let _ = writeln!(out, "PublicKey = {}", p.public_key.to_base64());
-        if let Some(e) = &p.endpoint {
-            let _ = writeln!(out, "Endpoint = {e}");
-        }
-        let ips: Vec<String> = p.allowed_ips.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "AllowedIPs = {}", ips.join(", "));
-        if let Some(k) = p.persistent_keepalive {
-            let _ = writeln!(out, "PersistentKeepalive = {k}");
-        }
-        if p.preshared_key.is_some() {
-            let _ = writeln!(
-                out,
-                "# PresharedKey: the Peer's spec.presharedKey (not printed; set it with \
-                 `wg set IFACE peer PUBLIC-KEY preshared-key FILE`)"
-            );
-        }
+        p.write_ini(
+            &mut out,
+            "# PresharedKey: the Peer's spec.presharedKey (not printed; set it with \
+             `wg set IFACE peer PUBLIC-KEY preshared-key FILE`)",
+        );
     }
     out
 }

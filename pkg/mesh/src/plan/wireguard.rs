@@ -64,24 +64,33 @@ impl WireGuardPlan {
             self.interface, self.listen_port
         );
         for p in &self.peers {
-            let _ = writeln!(
-                out,
-                "\n[Peer]\n# {}\nPublicKey = {}",
-                p.name,
-                p.public_key.to_base64()
-            );
-            if let Some(e) = &p.endpoint {
-                let _ = writeln!(out, "Endpoint = {e}");
-            }
-            let ips: Vec<String> = p.allowed_ips.iter().map(ToString::to_string).collect();
-            let _ = writeln!(out, "AllowedIPs = {}", ips.join(", "));
-            if let Some(k) = p.persistent_keepalive {
-                let _ = writeln!(out, "PersistentKeepalive = {k}");
-            }
-            if p.preshared_key.is_some() {
-                let _ = writeln!(out, "PresharedKey = (redacted)");
-            }
+            out.push('\n');
+            p.write_ini(&mut out, "PresharedKey = (redacted)");
         }
         out
+    }
+}
+
+impl WgPeer {
+    /// Appends this peer as a `[Peer]` section (its name as a comment); a preshared key, never
+    /// printed, is shown as the line `psk_line`.
+    pub fn write_ini(&self, out: &mut String, psk_line: &str) {
+        let _ = writeln!(
+            out,
+            "[Peer]\n# {}\nPublicKey = {}",
+            self.name,
+            self.public_key.to_base64()
+        );
+        if let Some(e) = &self.endpoint {
+            let _ = writeln!(out, "Endpoint = {e}");
+        }
+        let ips: Vec<String> = self.allowed_ips.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "AllowedIPs = {}", ips.join(", "));
+        if let Some(k) = self.persistent_keepalive {
+            let _ = writeln!(out, "PersistentKeepalive = {k}");
+        }
+        if self.preshared_key.is_some() {
+            let _ = writeln!(out, "{psk_line}");
+        }
     }
 }
