@@ -99,6 +99,32 @@ http_ok() {
 http_and_ready() { http_ok && "$RUN" wait-ready 5; }
 check "/metrics shows the SPEC metrics with sane values; /readyz is ready" http_and_ready
 
+graph_ok() {
+    local dot svg bad
+    dot=$("$RUN" http 1 /graph)
+    grep -q '^200 text/vnd.graphviz' <<< "$dot" && grep -q 'digraph\|graph' <<< "$dot" \
+        && grep -q 'n1' <<< "$dot" && grep -q 'n3' <<< "$dot" || { echo "dot: $dot"; return 1; }
+    svg=$("$RUN" http 1 '/graph?format=svg')
+    grep -q '^200 image/svg+xml' <<< "$svg" && grep -q '<svg' <<< "$svg" || { head -3 <<< "$svg"; return 1; }
+    bad=$("$RUN" http 1 '/graph?format=png')
+    grep -q '^400 ' <<< "$bad" || { echo "format=png: $bad"; return 1; }
+}
+allowed_ips_of() {  # "key allowed-ip" pairs, sorted, from `wg show allowed-ips`-style lines on stdin
+    awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | sort
+}
+showconf_matches_device() {
+    local want got
+    for i in 1 3; do
+        want=$("$RUN" kgctl showconf node "n$i" | awk -F' = ' '/^PublicKey/ { k = $2 } /^AllowedIPs/ { gsub(/, /, " ", $2); print k "\t" $2 }' | allowed_ips_of)
+        got=$("$LAB" wg "$i" show kilo0 allowed-ips | allowed_ips_of)
+        [ -n "$want" ] && [ "$want" = "$got" ] || { echo "n$i: kgctl showconf: $want"; echo "n$i: kilo0: $got"; return 1; }
+    done
+    "$RUN" kgctl showconf node n2 2>&1 | grep -q 'n2 is not a leader node: n1 leads' || { echo "n2 not refused"; return 1; }
+}
+check "kgctl showconf node (from the API server) equals each leader's kilo0; a follower is refused" showconf_matches_device
+
+check "/graph serves the topology as DOT and (Graphviz installed) SVG; other formats get 400" graph_ok
+
 # ---------------------------------------------------------------- plan == state
 plan_matches_state() {
     kctl get nodes -o yaml > "$LAB_DIR/c.yaml"

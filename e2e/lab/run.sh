@@ -12,6 +12,7 @@
 #   run.sh api-stop        stop the API server              run.sh api-start
 #   run.sh wait-ready      wait until every kg answers /readyz   run.sh ready N   node N's kg is ready
 #   run.sh metrics N       /metrics of node N's kg
+#   run.sh http N PATH     GET PATH from node N's kg: "STATUS content-type", then the body
 #
 # Environment: LAB_PREFIX, LAB_DIR (as lab.sh), NODES (3), KG_ARGS (extra kg flags).
 set -euo pipefail
@@ -110,7 +111,18 @@ wait_mesh() {  # every node's published key and every leader's peers are in plac
     done
 }
 
-metrics() { "$LAB" nsx underlay "$PY" -c "import urllib.request;print(urllib.request.urlopen('http://192.168.77.1$1:1107/metrics',timeout=2).read().decode())"; }
+http_get() {  # node-index path -> "STATUS content-type" on the first line, then the body
+    "$LAB" nsx underlay "$PY" - "192.168.77.1$1" "$2" <<'PYEOF'
+import sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(f"http://{sys.argv[1]}:1107{sys.argv[2]}", timeout=5)
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status, r.headers.get("Content-Type", "-"))
+sys.stdout.write(r.read().decode(errors="replace"))
+PYEOF
+}
+metrics() { http_get "$1" /metrics | tail -n +2; }
 
 cmd_infra() {  # everything but kg: lab, API server, registered Nodes
     [ "$(id -u)" = 0 ] || die "must run as root"
@@ -190,6 +202,7 @@ case "${1:-up}" in
     wait-ready) wait_ready "${2:-60}" ;;
     ready) readyz "$2" ;;
     metrics) metrics "$2" ;;
+    http) http_get "$2" "$3" ;;
     result) result ;;
     *) sed -n '2,15p' "$0"; exit 2 ;;
 esac
