@@ -199,6 +199,24 @@ impl FirewallPlan {
 }
 
 impl FamilyFirewall {
+    /// The egress address of the `SNAT --to-source` rule in `KILO-NAT`, if there is one (the
+    /// rule [`super::firewall_build`] writes when an egress IP is in force).
+    #[must_use]
+    pub fn snat_address(&self) -> Option<IpAddr> {
+        self.chains
+            .iter()
+            .filter(|c| c.table == FwTable::Nat)
+            .flat_map(|c| c.rules.iter())
+            .find_map(|r| {
+                r.split_once("-j SNAT --to-source ")?
+                    .1
+                    .split(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+    }
+
     /// The chains and jumps of one table.
     fn table_parts(&self, table: FwTable) -> (Vec<&ChainPlan>, Vec<&JumpPlan>) {
         (

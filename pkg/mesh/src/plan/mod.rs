@@ -5,6 +5,7 @@ pub mod cni;
 pub mod firewall;
 pub mod firewall_build;
 pub mod network;
+pub mod nftables;
 pub mod render;
 pub mod routes;
 pub mod wireguard;

@@ -1,0 +1,260 @@
+//! The firewall plan of one family as an nftables table that kg owns entirely (`ip kilo`,
+//! `ip6 kilo`): interval sets instead of ipsets, base chains instead of jumps from built-in
+//! chains, and the same rules as the iptables form. Also renders it as `nft -f` text. No I/O.
+//!
+//! Every rule carries a comment that identifies it within its chain (the SNAT rule's comment
+//! names its address), so an adapter can compare rules by comment without parsing expressions.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::firewall::{Family, FamilyFirewall, SetPurpose};
+use super::firewall_build::comments;
+
+/// The table name kg owns in both families.
+pub const TABLE: &str = "kilo";
+
+/// How a base chain is hooked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BaseChain {
+    /// `nat` or `filter`.
+    pub kind: &'static str,
+    /// `postrouting`, `forward` or `input`.
+    pub hook: &'static str,
+    /// Numeric priority (`srcnat` = 100, `filter` = 0).
+    pub priority: i32,
+}
+
+/// One rule: its identifying comment and its statement text as `nft list` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NftRule {
+    /// The comment, unique within the chain.
+    pub comment: String,
+    /// Matches and verdict, without the comment.
+    pub body: String,
+}
+
+/// A chain of kg's table with its complete content in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NftChain {
+    /// Chain name.
+    pub name: &'static str,
+    /// Hook, for base chains.
+    pub base: Option<BaseChain>,
+    /// Rules in order.
+    pub rules: Vec<NftRule>,
+}
+
+/// An interval set and its members: aggregated, so no two overlap (nftables refuses overlaps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NftSet {
+    /// Set name (`mesh`, `nat-src`, …).
+    pub name: &'static str,
+    /// Non-overlapping members, sorted.
+    pub entries: Vec<IpNet>,
+}
+
+/// kg's table of one family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NftTable {
+    /// The family.
+    pub family: Family,
+    /// Sets.
+    pub sets: Vec<NftSet>,
+    /// Chains, base chains first.
+    pub chains: Vec<NftChain>,
+}
+
+impl Family {
+    /// The nftables family keyword (`ip`, `ip6`), also the address match prefix.
+    #[must_use]
+    pub const fn nft_family(self) -> &'static str {
+        match self {
+            Self::V4 => "ip",
+            Self::V6 => "ip6",
+        }
+    }
+
+    /// The nftables element type of this family's sets.
+    #[must_use]
+    pub const fn nft_addr_type(self) -> &'static str {
+        match self {
+            Self::V4 => "ipv4_addr",
+            Self::V6 => "ipv6_addr",
+        }
+    }
+}
+
+/// The nftables set name of a purpose (the family is the table's).
+#[must_use]
+pub const fn nft_set_name(purpose: SetPurpose) -> &'static str {
+    match purpose {
+        SetPurpose::NatSource => "nat-src",
+        SetPurpose::NatDestination => "nat-dst",
+        SetPurpose::Mesh => "mesh",
+        SetPurpose::Forward => "forward",
+        SetPurpose::Ipip => "ipip",
+    }
+}
+
+/// The comment of the SNAT rule to `ip`.
+#[must_use]
+pub fn snat_comment(ip: IpAddr) -> String {
+    format!("{} ({ip})", comments::SNAT)
+}
+
+fn rule(comment: impl Into<String>, body: String) -> NftRule {
+    NftRule {
+        comment: comment.into(),
+        body,
+    }
+}
+
+fn has(ff: &FamilyFirewall, purpose: SetPurpose) -> bool {
+    ff.sets.iter().any(|s| s.purpose == purpose)
+}
+
+/// The nftables form of one family's firewall plan.
+#[must_use]
+pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
+    let f = ff.family.nft_family();
+    let sets = ff
+        .sets
+        .iter()
+        .map(|s| NftSet {
+            name: nft_set_name(s.purpose),
+            entries: IpNet::aggregate(&s.entries.iter().copied().collect()),
+        })
+        .collect();
+    let mut nat = vec![rule(
+        comments::MESH_RETURN,
+        format!("{f} daddr @mesh return"),
+    )];
+    if let Some(ip) = ff.snat_address() {
+        nat.push(rule(snat_comment(ip), format!("snat to {ip}")));
+    }
+    nat.push(rule(comments::MASQUERADE, "masquerade".to_owned()));
+    let mut chains = vec![NftChain {
+        name: "postrouting",
+        base: Some(BaseChain {
+            kind: "nat",
+            hook: "postrouting",
+            priority: 100,
+        }),
+        rules: vec![
+            rule(comments::JUMP_SRC, format!("{f} saddr @nat-src jump nat")),
+            rule(comments::JUMP_DST, format!("{f} daddr @nat-dst jump nat")),
+        ],
+    }];
+    if has(ff, SetPurpose::Forward) {
+        chains.push(NftChain {
+            name: "forward",
+            base: Some(BaseChain {
+                kind: "filter",
+                hook: "forward",
+                priority: 0,
+            }),
+            rules: vec![
+                rule(comments::FORWARD_SRC, format!("{f} saddr @forward accept")),
+                rule(comments::FORWARD_DST, format!("{f} daddr @forward accept")),
+            ],
+        });
+    }
+    if has(ff, SetPurpose::Ipip) && ff.family == Family::V4 {
+        chains.push(NftChain {
+            name: "input",
+            base: Some(BaseChain {
+                kind: "filter",
+                hook: "input",
+                priority: 0,
+            }),
+            rules: vec![
+                rule(
+                    comments::ALLOW_IPIP,
+                    "ip protocol ipencap ip saddr @ipip accept".to_owned(),
+                ),
+                rule(comments::DROP_IPIP, "ip protocol ipencap drop".to_owned()),
+            ],
+        });
+    }
+    chains.push(NftChain {
+        name: "nat",
+        base: None,
+        rules: nat,
+    });
+    NftTable {
+        family: ff.family,
+        sets,
+        chains,
+    }
+}
+
+impl NftTable {
+    /// The `nft -f` script that creates the table from nothing (the dry-run and the reference;
+    /// adapters send only deltas).
+    #[must_use]
+    pub fn render(&self) -> String {
+        let f = self.family.nft_family();
+        let mut out = format!("add table {f} {TABLE}\n");
+        for s in &self.sets {
+            let _ = writeln!(out, "{}", set_declaration(self.family, s.name));
+            if !s.entries.is_empty() {
+                let _ = writeln!(out, "{}", elements("add", self.family, s.name, &s.entries));
+            }
+        }
+        for c in &self.chains {
+            let _ = writeln!(out, "{}", chain_declaration(self.family, c));
+        }
+        for c in &self.chains {
+            for r in &c.rules {
+                let _ = writeln!(out, "add rule {f} {TABLE} {} {}", c.name, r.render());
+            }
+        }
+        out
+    }
+}
+
+impl NftRule {
+    /// The rule as `nft` takes it: body then comment.
+    #[must_use]
+    pub fn render(&self) -> String {
+        format!("{} comment \"{}\"", self.body, self.comment)
+    }
+}
+
+/// `add set …` for one of kg's sets.
+#[must_use]
+pub fn set_declaration(family: Family, name: &str) -> String {
+    format!(
+        "add set {} {TABLE} {name} {{ type {}; flags interval; }}",
+        family.nft_family(),
+        family.nft_addr_type()
+    )
+}
+
+/// `add chain …` (with its hook for a base chain).
+#[must_use]
+pub fn chain_declaration(family: Family, c: &NftChain) -> String {
+    let f = family.nft_family();
+    match c.base {
+        Some(b) => format!(
+            "add chain {f} {TABLE} {} {{ type {} hook {} priority {}; policy accept; }}",
+            c.name, b.kind, b.hook, b.priority
+        ),
+        None => format!("add chain {f} {TABLE} {}", c.name),
+    }
+}
+
+/// `add|delete element … { a, b }`.
+#[must_use]
+pub fn elements(verb: &str, family: Family, set: &str, entries: &[IpNet]) -> String {
+    let list: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    format!(
+        "{verb} element {} {TABLE} {set} {{ {} }}",
+        family.nft_family(),
+        list.join(", ")
+    )
+}
