@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::rules::{self, RuleOp, TableState};
-use crate::runner::{CommandRunner, Invocation};
+use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
 use crate::{ApplyReport, Firewall};
 
@@ -113,23 +113,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
             args,
             stdin,
         };
-        let out = self
-            .runner
-            .run(&inv)
-            .map_err(|source| FirewallError::Spawn {
-                context: context.to_owned(),
-                program: program.to_owned(),
-                source,
-            })?;
-        if !out.success {
-            return Err(FirewallError::Command {
-                context: context.to_owned(),
-                command: inv.command_line(),
-                status: out.status,
-                stderr: out.stderr.trim().to_owned(),
-            });
-        }
-        Ok(out.stdout)
+        run_checked(&self.runner, context, &inv)
     }
 
     fn read_table(&self, family: Family, table: FwTable) -> Result<TableState, FirewallError> {

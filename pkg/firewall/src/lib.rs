@@ -1,5 +1,7 @@
 //! kg's firewall adapter: a small [`Firewall`] trait, the iptables + ipset backend
-//! ([`IptablesFirewall`]) and an in-memory fake ([`FakeFirewall`]).
+//! ([`IptablesFirewall`]), the nftables backend ([`NftablesFirewall`], kg's own tables
+//! `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family) and an in-memory fake
+//! ([`FakeFirewall`]).
 //!
 //! The backend touches only what kg owns — chains `KILO-*`, sets `kilo-*` and the planned jump
 //! rules (any `Kilo:`-commented rule or jump to `KILO-*`) in built-in chains — and writes only the
@@ -13,6 +15,8 @@ mod backend;
 mod error;
 mod fake;
 mod metrics;
+mod nft;
+mod nft_state;
 mod rules;
 mod runner;
 mod sets;
@@ -21,9 +25,10 @@ pub use backend::{IptablesFirewall, Ipv6Mode, Settings};
 pub use error::FirewallError;
 pub use fake::FakeFirewall;
 pub use metrics::{Backend, FirewallMetrics, OpCounts, OpKey, OpLabels, Operation};
+pub use nft::NftablesFirewall;
 pub use runner::{
     CommandRunner, Invocation, NetnsRunner, RawOutput, Recorded, RecordingRunner, SystemRunner,
-    probe_ipv6, which,
+    probe_ipv6, probe_ipv6_kernel, which,
 };
 
 use kilo_mesh::plan::firewall::FirewallPlan;

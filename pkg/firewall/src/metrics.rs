@@ -16,6 +16,8 @@ pub enum Backend {
     Iptables,
     /// `ipset restore`.
     Ipset,
+    /// `nft -f`.
+    Nftables,
 }
 
 impl Backend {
@@ -25,6 +27,7 @@ impl Backend {
         match self {
             Self::Iptables => "iptables",
             Self::Ipset => "ipset",
+            Self::Nftables => "nftables",
         }
     }
 }
@@ -56,6 +59,10 @@ pub enum Operation {
     SetSwap,
     /// `destroy <set>`.
     SetDestroy,
+    /// nftables `add table`.
+    NewTable,
+    /// nftables `delete table`.
+    DeleteTable,
 }
 
 impl Operation {
@@ -75,6 +82,8 @@ impl Operation {
             Self::SetFlush => "set-flush",
             Self::SetSwap => "set-swap",
             Self::SetDestroy => "set-destroy",
+            Self::NewTable => "new-table",
+            Self::DeleteTable => "delete-table",
         }
     }
 }
@@ -165,7 +174,7 @@ impl OpCounts {
 /// Label set of `kilo_firewall_operations_total`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct OpLabels {
-    /// `iptables` or `ipset`.
+    /// `iptables`, `ipset` or `nftables`.
     pub backend: &'static str,
     /// `v4` or `v6`.
     pub family: &'static str,

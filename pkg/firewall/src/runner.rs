@@ -6,6 +6,8 @@ use std::io::{self, Write as _};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::error::FirewallError;
+
 /// One program invocation.
 #[derive(Clone, Copy, Debug)]
 pub struct Invocation<'a> {
@@ -31,6 +33,7 @@ impl Invocation<'_> {
     #[must_use]
     pub fn is_mutating(&self) -> bool {
         self.program.ends_with("-restore")
+            || (self.program == "nft" && self.args.iter().any(|a| *a == "-f" || *a == "delete"))
             || (self.program == "ipset"
                 && self
                     .args
@@ -79,6 +82,42 @@ pub trait CommandRunner: Send + Sync {
     }
 }
 
+/// Runs a program, mapping a failure to start to [`FirewallError::Spawn`].
+pub(crate) fn run_raw<R: CommandRunner + ?Sized>(
+    runner: &R,
+    context: &str,
+    inv: &Invocation<'_>,
+) -> Result<RawOutput, FirewallError> {
+    runner.run(inv).map_err(|source| FirewallError::Spawn {
+        context: context.to_owned(),
+        program: inv.program.to_owned(),
+        source,
+    })
+}
+
+/// Runs a program that must succeed and returns its stdout; a failure carries its stderr.
+pub(crate) fn run_checked<R: CommandRunner + ?Sized>(
+    runner: &R,
+    context: &str,
+    inv: &Invocation<'_>,
+) -> Result<String, FirewallError> {
+    let out = run_raw(runner, context, inv)?;
+    if !out.success {
+        return Err(failed(context, inv, &out));
+    }
+    Ok(out.stdout)
+}
+
+/// The error of a program that ran and failed.
+pub(crate) fn failed(context: &str, inv: &Invocation<'_>, out: &RawOutput) -> FirewallError {
+    FirewallError::Command {
+        context: context.to_owned(),
+        command: inv.command_line(),
+        status: out.status.clone(),
+        stderr: out.stderr.trim().to_owned(),
+    }
+}
+
 /// Probes IPv6 through a runner: `ip6tables-restore` present and `disable_ipv6` not set.
 pub fn probe_ipv6<R: CommandRunner + ?Sized>(runner: &R) -> Option<String> {
     let version = Invocation {
@@ -96,6 +135,11 @@ pub fn probe_ipv6<R: CommandRunner + ?Sized>(runner: &R) -> Option<String> {
         }
         Err(e) => return Some(format!("ip6tables-restore is not available: {e}")),
     }
+    probe_ipv6_kernel(runner)
+}
+
+/// Probes whether the kernel has IPv6 enabled (`disable_ipv6` not set), through a runner.
+pub fn probe_ipv6_kernel<R: CommandRunner + ?Sized>(runner: &R) -> Option<String> {
     let sysctl = Invocation {
         program: "cat",
         args: &["/proc/sys/net/ipv6/conf/all/disable_ipv6"],

@@ -31,9 +31,9 @@ add set ip kilo nat-src { type ipv4_addr; flags interval; }
 add element ip kilo nat-src { 10.42.0.0/24 }
 add set ip kilo nat-dst { type ipv4_addr; flags interval; }
 add set ip kilo mesh { type ipv4_addr; flags interval; }
-add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.42.0.0/23, 10.42.2.0/24, 10.43.0.0/16, 172.31.0.3/32 }
+add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.42.0.0/24, 10.42.1.0/24, 10.42.2.0/24, 10.43.0.0/16, 172.31.0.3/32 }
 add set ip kilo forward { type ipv4_addr; flags interval; }
-add element ip kilo forward { 10.0.0.1/32, 10.0.0.2/32, 10.42.0.0/23 }
+add element ip kilo forward { 10.0.0.1/32, 10.0.0.2/32, 10.42.0.0/24, 10.42.1.0/24 }
 add chain ip kilo postrouting { type nat hook postrouting priority 100; policy accept; }
 add chain ip kilo forward { type filter hook forward priority 0; policy accept; }
 add chain ip kilo nat
@@ -80,12 +80,20 @@ fn without_egress_the_nat_chain_ends_in_masquerade_only() {
 }
 
 #[test]
-fn overlapping_entries_are_aggregated() {
+fn entries_inside_another_are_dropped_adjacent_ones_kept() {
     let nodes = kilo_example();
     let mut s = settings("node-a");
     s.service_cidrs = vec!["10.42.0.0/16".parse().unwrap()];
     let p = plan(&snap(&nodes.iter().collect::<Vec<_>>(), vec![]), &s);
     // ipset keeps overlapping members; nftables refuses overlapping intervals
+    assert_eq!(
+        kilo_mesh::plan::nftables::without_contained([
+            "10.1.0.0/24".parse().unwrap(),
+            "10.1.1.0/24".parse().unwrap(),
+            "0.0.0.0/0".parse().unwrap(),
+        ]),
+        ["0.0.0.0/0".parse::<ipnet::IpNet>().unwrap()]
+    );
     let ipset = p
         .firewall
         .v4

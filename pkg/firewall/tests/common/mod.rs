@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
 use kilo_firewall::{
-    FirewallMetrics, IptablesFirewall, NetnsRunner, RecordingRunner, Settings, which,
+    FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner, NftablesFirewall, RecordingRunner,
+    Settings, which,
 };
 use kilo_mesh::plan::firewall::{
     ChainPlan, Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan, JumpPlan, Position,
@@ -43,10 +44,11 @@ pub fn require_prerequisites() {
         "ip6tables-save",
         "ip6tables-restore",
         "ipset",
+        "nft",
     ] {
         assert!(
             which(tool).is_some(),
-            "kilo-firewall netns tests need `{tool}` in PATH (Debian: iproute2, iptables, ipset)"
+            "kilo-firewall netns tests need `{tool}` in PATH (Debian: iproute2, iptables, ipset, nftables)"
         );
     }
 }
@@ -100,13 +102,28 @@ impl TestNs {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// A backend on this namespace with a recording runner and registered metrics.
-    pub fn firewall(&self) -> (IptablesFirewall<RecordingRunner>, Registry) {
+    /// A recording runner on this namespace and metrics registered in a fresh registry.
+    fn parts(&self) -> (RecordingRunner, FirewallMetrics, Registry) {
         let mut registry = Registry::default();
         let metrics = FirewallMetrics::register(&mut registry);
         let runner = RecordingRunner::wrapping(NetnsRunner::new(self.name.clone()));
+        (runner, metrics, registry)
+    }
+
+    /// An iptables backend on this namespace with a recording runner and registered metrics.
+    pub fn firewall(&self) -> (IptablesFirewall<RecordingRunner>, Registry) {
+        let (runner, metrics, registry) = self.parts();
         (
             IptablesFirewall::new(runner, metrics, Settings::default()),
+            registry,
+        )
+    }
+
+    /// An nftables backend on this namespace with a recording runner and registered metrics.
+    pub fn nft_firewall(&self) -> (NftablesFirewall<RecordingRunner>, Registry) {
+        let (runner, metrics, registry) = self.parts();
+        (
+            NftablesFirewall::new(runner, metrics, Ipv6Mode::Auto),
             registry,
         )
     }

@@ -48,7 +48,8 @@ pub struct NftChain {
     pub rules: Vec<NftRule>,
 }
 
-/// An interval set and its members: aggregated, so no two overlap (nftables refuses overlaps).
+/// An interval set and its members, none inside another (nftables refuses overlapping intervals;
+/// adjacent ones are fine and are kept as they are, so a new CIDR is one new element).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NftSet {
     /// Set name (`mesh`, `nat-src`, …).
@@ -100,6 +101,22 @@ pub const fn nft_set_name(purpose: SetPurpose) -> &'static str {
     }
 }
 
+/// The members that no other member contains, sorted.
+#[must_use]
+pub fn without_contained(entries: impl IntoIterator<Item = IpNet>) -> Vec<IpNet> {
+    let mut all: Vec<IpNet> = entries.into_iter().map(|n| n.trunc()).collect();
+    // shorter prefixes first at the same address, so a container precedes what it contains
+    all.sort_by_key(|n| (n.network(), n.prefix_len()));
+    all.dedup();
+    let mut out: Vec<IpNet> = Vec::with_capacity(all.len());
+    for n in all {
+        if !out.last().is_some_and(|last| last.contains(&n)) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// The comment of the SNAT rule to `ip`.
 #[must_use]
 pub fn snat_comment(ip: IpAddr) -> String {
@@ -126,7 +143,7 @@ pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
         .iter()
         .map(|s| NftSet {
             name: nft_set_name(s.purpose),
-            entries: IpNet::aggregate(&s.entries.iter().copied().collect()),
+            entries: without_contained(s.entries.iter().copied()),
         })
         .collect();
     let mut nat = vec![rule(
