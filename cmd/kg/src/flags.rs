@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser, ValueEnum};
 use ipnet::{IpNet, Ipv4Net};
 use kilo_mesh::types::{Encapsulate, Granularity, IfName, NodeName, TunnelKind};
@@ -42,7 +42,7 @@ pub enum GranularityArg {
 pub enum FirewallBackend {
     /// `iptables-restore` + `ipset`.
     Iptables,
-    /// nftables (not implemented yet).
+    /// nftables: kg's own tables `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family.
     Nftables,
 }
 
@@ -256,9 +256,6 @@ pub struct Config {
 impl Flags {
     /// Validates the flags.
     pub fn into_config(self) -> Result<Config> {
-        if self.firewall_backend == FirewallBackend::Nftables {
-            bail!("--firewall-backend nftables is not implemented yet; use iptables");
-        }
         let host = match &self.hostname {
             Some(h) => h.clone(),
             None => hostname()?,

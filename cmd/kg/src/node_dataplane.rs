@@ -4,7 +4,9 @@
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context as _, Result};
-use kilo_firewall::{Firewall as _, FirewallMetrics, IptablesFirewall, SystemRunner};
+use kilo_firewall::{
+    Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NftablesFirewall, SystemRunner,
+};
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
 use kilo_mesh::types::{IfName, WgKey};
@@ -14,7 +16,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
-use crate::flags::{Config, WireGuardBackend};
+use crate::flags::{Config, FirewallBackend, WireGuardBackend};
 
 /// The node's dataplane.
 pub struct NodeDataplane {
@@ -23,7 +25,7 @@ pub struct NodeDataplane {
     interface: IfName,
     wireguard: Box<dyn WireGuard + Send>,
     network: RtNetlink,
-    firewall: IptablesFirewall<SystemRunner>,
+    firewall: Box<dyn Firewall>,
     events: Option<mpsc::Receiver<NetworkEvent>>,
     last_links: Option<LinkNames>,
     leader: bool,
@@ -53,11 +55,17 @@ impl NodeDataplane {
                 None
             }
         };
-        let firewall = IptablesFirewall::new(
-            SystemRunner,
-            FirewallMetrics::register(registry),
-            kilo_firewall::Settings::default(),
-        );
+        let metrics = FirewallMetrics::register(registry);
+        let firewall: Box<dyn Firewall> = match cfg.flags.firewall_backend {
+            FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
+                SystemRunner,
+                metrics,
+                kilo_firewall::Settings::default(),
+            )),
+            FirewallBackend::Nftables => {
+                Box::new(NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto))
+            }
+        };
         Ok(Self {
             key,
             public,

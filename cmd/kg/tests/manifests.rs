@@ -8,7 +8,7 @@
 //! `Flags::parse()` (clap; a usage error exits 2), then `Flags::into_config()`, and only then
 //! builds the runtime and touches the key file, netlink, iptables or the API server. The test
 //! appends one argument the manifest does not set that clap accepts but `into_config` rejects
-//! (`--listen=not-an-address`, else `--mtu=...`, else `--firewall-backend=nftables`), and
+//! (`--listen=not-an-address`, else `--mtu=...`, else `--interface=not/an/interface`), and
 //! requires exit status 1 with exactly that complaint: proof that clap accepted every argument
 //! and that kg stopped before doing anything.
 

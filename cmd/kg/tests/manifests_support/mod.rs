@@ -264,10 +264,10 @@ pub fn poison(args: &[String], env: &BTreeMap<String, String>) -> (&'static str,
             "--mtu \"not-a-number\"",
         ),
         (
-            "firewall-backend",
-            "KILO_FIREWALL_BACKEND",
-            "--firewall-backend=nftables",
-            "--firewall-backend nftables is not implemented yet",
+            "interface",
+            "KILO_INTERFACE",
+            "--interface=not/an/interface",
+            "--interface",
         ),
     ];
     candidates
