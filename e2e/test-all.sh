@@ -24,15 +24,19 @@ failed=$(awk '/^test result:/ {s += $6} END {print s + 0}' "$log")
 echo "### network-namespace lab: self-test (e2e/lab/selftest.sh)"
 if bash e2e/lab/selftest.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 
-echo "### lab cluster: kg on every node, kubectl, egress, resilience (e2e/lab/e2e.sh)"
-bash e2e/lab/e2e.sh 2>&1 | tee "$log" || status=1
-e2e=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
-if [ -n "$e2e" ]; then
-    passed=$((passed + ${e2e%% *}))
-    failed=$((failed + $(awk '{print $3}' <<< "$e2e")))
-else
-    failed=$((failed + 1)); status=1
-fi
+lab_suite() {  # title script: runs a lab suite and adds its "N passed, M failed" to the totals
+    echo "### $1 ($2)"
+    bash "$2" 2>&1 | tee "$log" || status=1
+    local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    if [ -n "$line" ]; then
+        passed=$((passed + ${line%% *}))
+        failed=$((failed + $(awk '{print $3}' <<< "$line")))
+    else
+        failed=$((failed + 1)); status=1
+    fi
+}
+lab_suite "lab cluster: kg on every node, kubectl, egress, Peers, resilience" e2e/lab/e2e.sh
+lab_suite "lab cluster with the nftables firewall backend" e2e/lab/e2e-nftables.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"

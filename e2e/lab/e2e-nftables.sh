@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# e2e-nftables.sh - the lab cluster with kg's nftables firewall backend (--firewall-backend
+# nftables), run as root by CI (e2e/test-all.sh): the mesh comes up, kg's state lives only in its
+# own tables `ip kilo` and `ip6 kilo`, a reconcile with nothing to change writes nothing, egress
+# SNAT appears, changes and disappears as the only changed rule, and SIGTERM with --clean-up
+# removes the tables. Last line "N passed, M failed".
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export E2E_NAME=nft
+# shellcheck source=e2e-lib.sh
+source "$HERE/e2e-lib.sh"
+export KG_ARGS="--firewall-backend nftables"
+infra_up
+
+check "kg with --firewall-backend nftables brings the mesh up" "$RUN" start
+check "full pod-to-pod reachability, IPv4 and IPv6" "$LAB" matrix --deadline 20
+
+nft_table() { nsx "$1" nft list table "$2" kilo; }
+own_tables_only() {
+    local i t
+    for i in 1 2 3; do
+        for t in ip ip6; do
+            nft_table "n$i" "$t" | grep -q 'chain postrouting' || { echo "n$i: no $t kilo table"; return 1; }
+        done
+        ! nsx "n$i" iptables-save | grep -q KILO || { echo "n$i: KILO rules in iptables"; return 1; }
+        ! nsx "n$i" ipset list -n | grep -q kilo- || { echo "n$i: kilo ipsets"; return 1; }
+    done
+    nft_table n1 ip | grep -q "$(pod_ip n3-p1 | cut -d. -f1-3).0/24" || { echo "n1's mesh set lacks n3's pods"; return 1; }
+}
+check "kg's firewall is in its own tables ip/ip6 kilo on every node; no iptables rules or ipsets" own_tables_only
+
+reconciled_since() { [ "$(metric_sum 1 kilo_reconciles_total)" -gt "$1" ]; }
+reapply_is_noop() {
+    local before r0; before=$(metric_sum 1 kilo_firewall_operations_total); r0=$(metric_sum 1 kilo_reconciles_total)
+    kctl label node n1 e2e=reapply --overwrite > /dev/null
+    poll 10 reconciled_since "$r0" || { echo "no reconcile"; return 1; }
+    [ "$(metric_sum 1 kilo_firewall_operations_total)" = "$before" ] || { echo "operations $before -> $(metric_sum 1 kilo_firewall_operations_total)"; return 1; }
+    "$RUN" metrics 1 | grep -q '^kilo_firewall_operations_total{backend="nftables"' || { echo "no nftables operations counted"; return 1; }
+}
+check "a reconcile with nothing to change performs zero nftables operations" reapply_is_noop
+
+only_snat_lines() {  # before after: every changed line is a snat rule
+    local d; d=$(diff <(echo "$1") <(echo "$2") | grep '^[<>]' || true)
+    ! grep -v 'snat to' <<< "$d" | grep -q . || { echo "diff: $d"; return 1; }
+}
+egress_step() {  # value expect-v4 expect-v6
+    local value=$1 want4=$2 want6=$3 b4 b6 t
+    b4=$(nft_table n1 ip); b6=$(nft_table n1 ip6)
+    t=$(date +%s%N)
+    if [ "$value" = - ]; then kctl annotate node n1 kilo.squat.ai/egress-ip- > /dev/null
+    else kctl annotate node n1 --overwrite "kilo.squat.ai/egress-ip=$value" > /dev/null; fi
+    poll 10 sees n1-p1 v4 "$want4" || { echo "v4: ext saw $(probe n1-p1 v4), wanted $want4"; return 1; }
+    poll 10 sees n1-p1 v6 "$want6" || { echo "v6: ext saw $(probe n1-p1 v6), wanted $want6"; return 1; }
+    echo "measured: (nftables) egress-ip=$value in force after $(ms "$t") ms" >&2
+    only_snat_lines "$b4" "$(nft_table n1 ip)" || return 1
+    only_snat_lines "$b6" "$(nft_table n1 ip6)" || return 1
+    [ "$value" = - ] || nft_table n1 ip | grep -A1 'snat to' | tail -1 | grep -q masquerade \
+        || { echo "snat is not directly before masquerade"; return 1; }
+}
+check "before the annotation ext sees n1's node address (v4 and v6)" eval 'sees n1-p1 v4 192.168.77.11 && sees n1-p1 v6 fd00:77::11'
+check "annotate v4+v6: ext sees the egress addresses; only the snat rules changed" egress_step "192.168.77.101,fd00:77::101" 192.168.77.101 fd00:77::101
+check "remove the annotation: back to the node address; only the snat rules changed" egress_step - 192.168.77.11 fd00:77::11
+
+clean_up_on_term() {
+    "$RUN" kg-stop 1 TERM
+    ! nsx n1 nft list tables | grep -q 'kilo' || { echo "kilo tables left: $(nsx n1 nft list tables)"; return 1; }
+}
+check "SIGTERM with --clean-up deletes kg's nftables tables" clean_up_on_term
+
+summary
