@@ -1,7 +1,8 @@
-//! Apply time of the iptables + ipset backend in a fresh network namespace, for N extra IPv4
-//! mesh CIDRs: a full apply into an empty namespace, a one-CIDR delta, and a no-op re-apply.
-//! Needs root. `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 3 reps,
-//! N = 1000 5000 20000); prints one line per N with the median and every run in milliseconds.
+//! Apply time of a firewall backend in a fresh network namespace, for N extra IPv4 mesh CIDRs: a
+//! full apply into an empty namespace, a one-CIDR delta, and a no-op re-apply. Needs root.
+//! `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 3 reps, N = 1000 5000
+//! 20000) measures iptables + ipset; with `KILO_BENCH_BACKEND=nftables` the nftables backend.
+//! Prints one line per N with the median and every run in milliseconds.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -12,14 +13,19 @@ use std::time::Instant;
 
 use common::{NodeSpec, TestNs, node_plan};
 use kilo_firewall::{
-    CommandRunner as _, Firewall as _, FirewallMetrics, IptablesFirewall, NetnsRunner,
-    RecordingRunner, Settings,
+    CommandRunner as _, Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner,
+    NftablesFirewall, RecordingRunner, Settings,
 };
 
 /// Milliseconds spent in mutating processes (the restore batches), shared with the runner.
 type WriteClock = Arc<Mutex<f64>>;
 
-fn firewall(ns: &TestNs) -> (IptablesFirewall<RecordingRunner>, WriteClock) {
+fn nftables() -> bool {
+    std::env::var("KILO_BENCH_BACKEND").is_ok_and(|b| b == "nftables")
+}
+
+/// The backend under test, its IPv6 probe already done (not timed).
+fn firewall(ns: &TestNs) -> (Box<dyn Firewall>, WriteClock) {
     let clock = WriteClock::default();
     let (inner, c) = (NetnsRunner::new(ns.name.clone()), clock.clone());
     let runner = RecordingRunner::new(move |inv| {
@@ -30,7 +36,15 @@ fn firewall(ns: &TestNs) -> (IptablesFirewall<RecordingRunner>, WriteClock) {
         }
         out
     });
-    let fw = IptablesFirewall::new(runner, FirewallMetrics::default(), Settings::default());
+    let fw: Box<dyn Firewall> = if nftables() {
+        let mut fw = NftablesFirewall::new(runner, FirewallMetrics::default(), Ipv6Mode::Auto);
+        fw.families();
+        Box::new(fw)
+    } else {
+        let mut fw = IptablesFirewall::new(runner, FirewallMetrics::default(), Settings::default());
+        fw.families();
+        Box::new(fw)
+    };
     (fw, clock)
 }
 
@@ -39,7 +53,6 @@ fn firewall(ns: &TestNs) -> (IptablesFirewall<RecordingRunner>, WriteClock) {
 fn run_once(n: usize) -> [f64; 4] {
     let ns = TestNs::new();
     let (mut fw, clock) = firewall(&ns);
-    fw.families();
     let mut spec = NodeSpec {
         nodes: 10,
         extra: n,
@@ -89,7 +102,12 @@ fn main() {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "# N  full_ms  delta_ms  noop_ms  delta_write_ms  (median of {reps}; runs in brackets)"
+        "# {} N  full_ms  delta_ms  noop_ms  delta_write_ms  (median of {reps}; runs in brackets)",
+        if nftables() {
+            "nftables"
+        } else {
+            "iptables+ipset"
+        }
     );
     for n in ns {
         let runs: Vec<[f64; 4]> = (0..reps).map(|_| run_once(n)).collect();
