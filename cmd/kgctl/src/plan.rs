@@ -43,6 +43,15 @@ pub enum TunnelArg {
     Vxlan,
 }
 
+/// `--firewall-backend`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FirewallBackendArg {
+    /// `ipset restore` + `iptables-restore` batches.
+    Iptables,
+    /// `nft -f` scripts for kg's tables `ip kilo` / `ip6 kilo`.
+    Nftables,
+}
+
 /// Output format.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Output {
@@ -109,6 +118,9 @@ pub struct PlanArgs {
     /// Chain the portmap plugin in the CNI config.
     #[arg(long)]
     portmap: bool,
+    /// The firewall backend kg runs with: how the firewall section is written.
+    #[arg(long, value_enum, default_value = "iptables")]
+    firewall_backend: FirewallBackendArg,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: Output,
@@ -168,9 +180,10 @@ pub fn run(a: &PlanArgs) -> Result<String> {
     let i = inputs(a)?;
     let plan = plan::plan(&i.snapshot, &i.settings, &i.facts)
         .with_context(|| format!("planning node {}", a.hostname))?;
+    let nftables = a.firewall_backend == FirewallBackendArg::Nftables;
     Ok(match a.output {
-        Output::Text => text(&plan, &i.problems, &i.rejected),
-        Output::Json => json(&plan, &i.problems, &i.rejected)?,
+        Output::Text => text(&plan, nftables, &i.problems, &i.rejected),
+        Output::Json => json(&plan, nftables, &i.problems, &i.rejected)?,
     })
 }
 
@@ -206,8 +219,13 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
     })
 }
 
-fn text(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> String {
-    let mut out = plan.render_text();
+fn text(
+    plan: &NodePlan,
+    nftables: bool,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+) -> String {
+    let mut out = plan.render_text_for(nftables);
     if !problems.is_empty() || !rejected.is_empty() {
         out.push_str("\n== Annotation problems ==\n");
         manifests::render_problems(&mut out, problems, rejected);
@@ -215,16 +233,23 @@ fn text(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> Str
     out
 }
 
-fn json(plan: &NodePlan, problems: &[NodeProblem], rejected: &[Rejected]) -> Result<String> {
+fn json(
+    plan: &NodePlan,
+    nftables: bool,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+) -> Result<String> {
     let firewall_text: BTreeMap<&str, serde_json::Value> = plan
         .firewall
         .families()
         .into_iter()
         .map(|f| {
-            (
-                f.family.as_str(),
-                json!({ "ipsetRestore": f.render_ipset_restore(), "iptablesRestore": f.render_iptables_restore() }),
-            )
+            let text = if nftables {
+                json!({ "nft": kilo_mesh::plan::nftables::nft_table(f).render() })
+            } else {
+                json!({ "ipsetRestore": f.render_ipset_restore(), "iptablesRestore": f.render_iptables_restore() })
+            };
+            (f.family.as_str(), text)
         })
         .collect();
     let doc = json!({

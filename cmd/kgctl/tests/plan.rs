@@ -128,3 +128,61 @@ fn the_committed_crd_manifest_is_current() {
         "regenerate with: kgctl crd > manifests/crds.yaml"
     );
 }
+
+#[test]
+fn nftables_backend_writes_the_firewall_as_nft_scripts() {
+    let out = kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-a",
+        "--firewall-backend",
+        "nftables",
+    ]);
+    assert!(!out.contains("iptables-restore"), "{out}");
+    let start = out.find("== Firewall IPv4: nft -f ==").unwrap();
+    let end = out.find("== Firewall IPv6: nft -f ==").unwrap();
+    assert_eq!(
+        &out[start..end],
+        r#"== Firewall IPv4: nft -f ==
+add table ip kilo
+add set ip kilo nat-src { type ipv4_addr; flags interval; }
+add element ip kilo nat-src { 10.5.0.1/32, 10.42.0.0/24 }
+add set ip kilo nat-dst { type ipv4_addr; flags interval; }
+add element ip kilo nat-dst { 192.168.100.0/24 }
+add set ip kilo mesh { type ipv4_addr; flags interval; }
+add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.4.226.37/32, 10.5.0.1/32, 10.42.0.0/24, 10.42.1.0/24, 10.42.2.0/24, 10.42.3.0/24, 172.31.0.3/32, 192.168.100.0/24 }
+add set ip kilo ipip { type ipv4_addr; flags interval; }
+add element ip kilo ipip { 10.0.0.2/32 }
+add chain ip kilo postrouting { type nat hook postrouting priority 100; policy accept; }
+add chain ip kilo input { type filter hook input priority 0; policy accept; }
+add chain ip kilo nat
+add rule ip kilo postrouting ip saddr @nat-src jump nat comment "Kilo: jump to KILO-NAT chain"
+add rule ip kilo postrouting ip daddr @nat-dst jump nat comment "Kilo: jump to KILO-NAT chain for allowed location IPs"
+add rule ip kilo input ip protocol 4 ip saddr @ipip accept comment "Kilo: allow IPIP traffic"
+add rule ip kilo input ip protocol 4 drop comment "Kilo: reject other IPIP traffic"
+add rule ip kilo nat ip daddr @mesh return comment "Kilo: do not NAT packets destined for the mesh"
+add rule ip kilo nat masquerade comment "Kilo: NAT remaining packets"
+
+"#
+    );
+    let json = kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-a",
+        "--firewall-backend",
+        "nftables",
+        "-o",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        doc["firewallText"]["v6"]["nft"]
+            .as_str()
+            .unwrap()
+            .starts_with("add table ip6 kilo\n")
+    );
+}

@@ -191,9 +191,9 @@ pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
             rules: vec![
                 rule(
                     comments::ALLOW_IPIP,
-                    "ip protocol ipencap ip saddr @ipip accept".to_owned(),
+                    "ip protocol 4 ip saddr @ipip accept".to_owned(),
                 ),
-                rule(comments::DROP_IPIP, "ip protocol ipencap drop".to_owned()),
+                rule(comments::DROP_IPIP, "ip protocol 4 drop".to_owned()),
             ],
         });
     }

@@ -18,6 +18,13 @@ impl NodePlan {
     /// batches, the CNI config, the egress decision and the warnings.
     #[must_use]
     pub fn render_text(&self) -> String {
+        self.render_text_for(false)
+    }
+
+    /// As [`Self::render_text`], with the firewall as `nft -f` scripts when `nftables` is set
+    /// (kg's `--firewall-backend nftables`).
+    #[must_use]
+    pub fn render_text_for(&self, nftables: bool) -> String {
         let mut out = String::new();
         let role = if self.is_leader { "leader" } else { "follower" };
         let _ = writeln!(
@@ -45,6 +52,11 @@ impl NodePlan {
                 super::firewall::Family::V4 => "IPv4",
                 super::firewall::Family::V6 => "IPv6",
             };
+            if nftables {
+                section(&mut out, &format!("Firewall {name}: nft -f"));
+                out.push_str(&super::nftables::nft_table(fam).render());
+                continue;
+            }
             section(&mut out, &format!("Firewall {name}: ipset restore"));
             out.push_str(&fam.render_ipset_restore());
             section(
