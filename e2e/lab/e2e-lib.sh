@@ -53,6 +53,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+reconciled_since() { [ "$(metric_sum 1 kilo_reconciles_total)" -gt "$1" ]; }
+reapply_is_noop() {  # a change kg must reconcile but that leaves n1's plan as it is: no firewall op
+    local before r0; before=$(metric_sum 1 kilo_firewall_operations_total); r0=$(metric_sum 1 kilo_reconciles_total)
+    kctl label node n1 e2e=reapply --overwrite > /dev/null
+    poll 10 reconciled_since "$r0" || { echo "no reconcile"; return 1; }
+    [ "$(metric_sum 1 kilo_firewall_operations_total)" = "$before" ] || { echo "operations $before -> $(metric_sum 1 kilo_firewall_operations_total)"; return 1; }
+}
 infra_up() {  # the lab, the API server and the registered Nodes; no kg yet
     echo "### lab cluster (prefix $LAB_PREFIX)"
     if ! "$RUN" infra > "$LAB_DIR.infra.log" 2>&1; then

@@ -95,13 +95,6 @@ plan_matches_state() {
 }
 check "the leader's kernel state equals kgctl plan (iptables, ipsets, routes, WireGuard peers)" plan_matches_state
 
-reconciled_since() { [ "$(metric_sum 1 kilo_reconciles_total)" -gt "$1" ]; }
-reapply_is_noop() {
-    local before r0; before=$(metric_sum 1 kilo_firewall_operations_total); r0=$(metric_sum 1 kilo_reconciles_total)
-    kctl label node n1 e2e=reapply --overwrite > /dev/null
-    poll 10 reconciled_since "$r0" || { echo "no reconcile"; return 1; }
-    [ "$(metric_sum 1 kilo_firewall_operations_total)" = "$before" ] || { echo "operations $before -> $(metric_sum 1 kilo_firewall_operations_total)"; return 1; }
-}
 check "a reconcile with nothing to change performs zero firewall operations" reapply_is_noop
 
 foreign_kept() {  # outputs captured first, so a failure can say what changed

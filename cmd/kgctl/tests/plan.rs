@@ -131,7 +131,7 @@ fn the_committed_crd_manifest_is_current() {
 
 #[test]
 fn nftables_backend_writes_the_firewall_as_nft_scripts() {
-    let out = kgctl(&[
+    let args = [
         "plan",
         "-f",
         "two-locations.yaml",
@@ -139,7 +139,8 @@ fn nftables_backend_writes_the_firewall_as_nft_scripts() {
         "node-a",
         "--firewall-backend",
         "nftables",
-    ]);
+    ];
+    let out = kgctl(&args);
     assert!(!out.contains("iptables-restore"), "{out}");
     let start = out.find("== Firewall IPv4: nft -f ==").unwrap();
     let end = out.find("== Firewall IPv6: nft -f ==").unwrap();
@@ -167,17 +168,7 @@ add rule ip kilo nat masquerade comment "Kilo: NAT remaining packets"
 
 "#
     );
-    let json = kgctl(&[
-        "plan",
-        "-f",
-        "two-locations.yaml",
-        "--hostname",
-        "node-a",
-        "--firewall-backend",
-        "nftables",
-        "-o",
-        "json",
-    ]);
+    let json = kgctl(&[&args[..], &["-o", "json"]].concat());
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(
         doc["firewallText"]["v6"]["nft"]

@@ -13,7 +13,7 @@ use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::rules::{self, RuleOp, TableState};
 use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
-use crate::{ApplyReport, Firewall};
+use crate::{ApplyReport, Firewall, apply_families};
 
 /// Tables kg reads and cleans.
 const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
@@ -229,22 +229,12 @@ impl<R: CommandRunner> IptablesFirewall<R> {
 impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
     fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError> {
         let families = self.families();
-        let fams: Vec<&FamilyFirewall> = plan
-            .families()
-            .into_iter()
-            .filter(|f| families.contains(&f.family))
-            .collect();
-        let resync = std::mem::take(&mut self.resync_next);
-        let operations = self
-            .converge(&fams, resync)
-            .inspect_err(|_| self.resync_next |= resync)?;
-        if operations.total() > 0 {
-            info!(operations = operations.total(), "firewall updated");
-        }
-        Ok(ApplyReport {
-            operations,
-            ipv6_skipped: !families.contains(&Family::V6),
-        })
+        let mut resync_next = self.resync_next;
+        let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
+            self.converge(fams, resync)
+        });
+        self.resync_next = resync_next;
+        report
     }
 
     fn clean_up(&mut self) -> Result<ApplyReport, FirewallError> {

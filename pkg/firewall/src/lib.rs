@@ -31,7 +31,7 @@ pub use runner::{
     probe_ipv6, probe_ipv6_kernel, which,
 };
 
-use kilo_mesh::plan::firewall::FirewallPlan;
+use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
 
 /// What an apply or clean-up did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,4 +66,28 @@ pub trait Firewall: Send {
 
     /// Makes the next apply rebuild every set by build-then-swap, whatever it reads.
     fn request_resync(&mut self);
+}
+
+/// What both backends do around their own `converge`: program the families the host supports,
+/// consume a pending resync (kept pending when the apply fails), log and report.
+fn apply_families(
+    plan: &FirewallPlan,
+    families: &[Family],
+    resync_next: &mut bool,
+    converge: impl FnOnce(&[&FamilyFirewall], bool) -> Result<OpCounts, FirewallError>,
+) -> Result<ApplyReport, FirewallError> {
+    let fams: Vec<&FamilyFirewall> = plan
+        .families()
+        .into_iter()
+        .filter(|f| families.contains(&f.family))
+        .collect();
+    let resync = std::mem::take(resync_next);
+    let operations = converge(&fams, resync).inspect_err(|_| *resync_next |= resync)?;
+    if operations.total() > 0 {
+        tracing::info!(operations = operations.total(), "firewall updated");
+    }
+    Ok(ApplyReport {
+        operations,
+        ipv6_skipped: !families.contains(&Family::V6),
+    })
 }

@@ -5,7 +5,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{NodeSpec, TestNs, apply_reference, counters, node_cidrs, node_plan};
+use common::{
+    NodeSpec, TestNs, apply_reference, assert_reapply_writes_nothing, counters, node_cidrs,
+    node_plan,
+};
 use kilo_firewall::{Firewall as _, Operation};
 use kilo_mesh::plan::firewall::Family;
 
@@ -68,18 +71,8 @@ fn apply_to_empty_netns_matches_plan_and_second_apply_is_a_no_op() {
     ), "{v4}");
     assert!(v4.contains("-A INPUT -p ipencap -m comment --comment \"Kilo: jump to IPIP chain\" -j KILO-IPIP\n-A INPUT -p ipencap -m comment --comment \"Kilo: reject other IPIP traffic\" -j DROP\n"), "{v4}");
 
-    let before = counters(&registry);
-    fw.runner().clear();
-    let again = fw.apply(&plan).unwrap();
-    assert_eq!(again.total(), 0, "{:?}", again.operations.lines());
-    assert_eq!(counters(&registry), before);
-    let mutating: Vec<_> = fw
-        .runner()
-        .calls()
-        .into_iter()
-        .filter(|c| c.is_mutating())
-        .collect();
-    assert!(mutating.is_empty(), "{mutating:?}");
+    let runner = fw.runner().clone();
+    assert_reapply_writes_nothing(&mut fw, &runner, &registry, &plan);
 }
 
 #[test]

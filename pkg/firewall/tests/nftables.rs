@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{NodeSpec, TestNs, counters, node_cidrs, node_plan};
+use common::{NodeSpec, TestNs, assert_reapply_writes_nothing, node_cidrs, node_plan};
 use kilo_firewall::{Firewall as _, Operation};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
 use kilo_mesh::plan::nftables::nft_table;
@@ -78,18 +78,8 @@ fn apply_equals_the_rendered_table_and_reapply_writes_nothing() {
         "{v4}"
     );
 
-    let before = counters(&registry);
-    fw.runner().clear();
-    let again = fw.apply(&plan).unwrap();
-    assert_eq!(again.total(), 0, "{:?}", again.operations.lines());
-    assert_eq!(counters(&registry), before);
-    let mutating: Vec<_> = fw
-        .runner()
-        .calls()
-        .into_iter()
-        .filter(|c| c.is_mutating())
-        .collect();
-    assert!(mutating.is_empty(), "{mutating:?}");
+    let runner = fw.runner().clone();
+    assert_reapply_writes_nothing(&mut fw, &runner, &registry, &plan);
 }
 
 #[test]

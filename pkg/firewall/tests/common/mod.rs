@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
 use kilo_firewall::{
-    FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner, NftablesFirewall, RecordingRunner,
-    Settings, which,
+    Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner, NftablesFirewall,
+    RecordingRunner, Settings, which,
 };
 use kilo_mesh::plan::firewall::{
     ChainPlan, Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan, JumpPlan, Position,
@@ -190,6 +190,27 @@ pub fn counters(registry: &Registry) -> BTreeMap<String, u64> {
         .filter_map(|l| l.rsplit_once(' '))
         .map(|(labels, v)| (labels.to_owned(), v.parse().unwrap()))
         .collect()
+}
+
+/// Applies `plan` once more and asserts that nothing was written: no operation reported, the
+/// counters unchanged, no mutating process started (`runner` records `fw`'s commands).
+pub fn assert_reapply_writes_nothing(
+    fw: &mut dyn Firewall,
+    runner: &RecordingRunner,
+    registry: &Registry,
+    plan: &FirewallPlan,
+) {
+    let before = counters(registry);
+    runner.clear();
+    let again = fw.apply(plan).unwrap();
+    assert_eq!(again.total(), 0, "{:?}", again.operations.lines());
+    assert_eq!(counters(registry), before);
+    let mutating: Vec<_> = runner
+        .calls()
+        .into_iter()
+        .filter(|c| c.is_mutating())
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
 }
 
 /// What a hand-built node plan contains.
