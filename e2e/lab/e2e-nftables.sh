@@ -28,6 +28,26 @@ own_tables_only() {
 }
 check "kg's firewall is in its own tables ip/ip6 kilo on every node; no iptables rules or ipsets" own_tables_only
 
+plan_matches_tables() {  # kgctl plan --firewall-backend nftables, loaded into a scratch netns, lists the same
+    local scratch=${LAB_PREFIX}scratch rc=0 fam script
+    kctl get nodes -o yaml > "$LAB_DIR/c.yaml"
+    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never \
+        --firewall-backend nftables --now "$(date +%s)" -o json > "$LAB_DIR/plan.json" || return 1
+    ip netns add "$scratch" || return 1
+    for fam in v4 v6; do
+        script=$(jq -r --arg f $fam '.firewallText[$f].nft' "$LAB_DIR/plan.json")
+        ip netns exec "$scratch" nft -f - <<< "$script" || { rc=1; break; }
+    done
+    if [ $rc = 0 ]; then
+        for fam in ip ip6; do
+            diff <(ip netns exec "$scratch" nft list table $fam kilo) <(nft_table n1 $fam) || { echo "$fam kilo differs from kgctl plan"; rc=1; }
+        done
+    fi
+    ip netns del "$scratch"
+    return $rc
+}
+check "n1's tables equal kgctl plan --firewall-backend nftables (loaded into a scratch netns)" plan_matches_tables
+
 nft_reapply_is_noop() {
     reapply_is_noop || return 1
     "$RUN" metrics 1 | grep -q '^kilo_firewall_operations_total{backend="nftables"' || { echo "no nftables operations counted"; return 1; }
