@@ -20,6 +20,12 @@ check "kg alone brings 3 nodes in 2 locations up (ready, keys published, pods at
 echo "measured: from starting kg to pods attached: $(ms "$started") ms"
 check "full pod-to-pod reachability, IPv4 and IPv6" "$LAB" matrix --deadline 20
 
+check_probe() {
+    local out; out=$("$RUN" kgctl check --probe) || { echo "$out"; return 1; }
+    [ "$out" = "no problems found (3 nodes)" ] || { echo "$out"; return 1; }
+}
+check "kgctl check --probe: no problems (every kg ready, each leader has its planned peers with fresh handshakes)" check_probe
+
 # ---------------------------------------------------------------- published annotations
 annotations_ok() {
     local i key

@@ -1,10 +1,12 @@
 //! kgctl: the kilo-rs operator CLI. `plan` computes offline what kg would program on a node from
 //! Node and Peer manifests; `status` shows the mesh (and the egress address in force per node)
 //! from the API server or from manifests; `showconf` prints WireGuard configuration for a leader
-//! node, a segment as a peer, or a Peer.
+//! node, a segment as a peer, or a Peer; `check` reports what is wrong with the mesh.
 
+mod check;
 mod manifests;
 mod plan;
+mod probe;
 mod showconf;
 mod source;
 mod status;
@@ -32,6 +34,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Print WireGuard configuration: a leader node's device, a segment as a peer, or a Peer's.
     Showconf(showconf::ShowconfArgs),
+    /// Report what is wrong with the mesh (exit status 1 on errors); --probe also asks every kg.
+    Check(check::CheckArgs),
     /// Print the Peer CustomResourceDefinition (the source of manifests/crds.yaml).
     Crd,
 }
@@ -42,17 +46,19 @@ fn crd() -> anyhow::Result<String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let with_success = |r: anyhow::Result<String>| r.map(|out| (out, true));
     let result = match cli.command {
-        Command::Plan(args) => plan::run(&args),
-        Command::Graph(args) => plan::graph(&args),
-        Command::Status(args) => status::run(&args),
-        Command::Showconf(args) => showconf::run(&args),
-        Command::Crd => crd(),
+        Command::Plan(args) => with_success(plan::run(&args)),
+        Command::Graph(args) => with_success(plan::graph(&args)),
+        Command::Status(args) => with_success(status::run(&args)),
+        Command::Showconf(args) => with_success(showconf::run(&args)),
+        Command::Check(args) => check::run(&args),
+        Command::Crd => with_success(crd()),
     };
     match result {
-        Ok(out) => {
+        Ok((out, success)) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).is_err() {
+            if stdout.write_all(out.as_bytes()).is_err() || !success {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -85,7 +85,7 @@ fn node(a: &NodeArgs) -> Result<String> {
         bail!("-o yaml and -o json describe a node as a Peer: add --as-peer");
     }
     let c = a.source.load()?;
-    let settings = settings(a, &c)?;
+    let settings = wg_settings(&a.name, &c, a.port)?;
     if !a.as_peer {
         let plan = node_conf(&c.snapshot, &settings)?;
         return Ok(render_setconf(Some(plan.listen_port), &plan.peers));
@@ -102,16 +102,15 @@ fn node(a: &NodeArgs) -> Result<String> {
     })
 }
 
-/// kg's settings as far as the WireGuard device depends on them.
-fn settings(a: &NodeArgs, c: &Cluster) -> Result<Settings> {
+/// kg's settings for node `name` as far as its WireGuard device depends on them.
+pub(crate) fn wg_settings(name: &str, c: &Cluster, port: u16) -> Result<Settings> {
     Ok(Settings {
-        hostname: a
-            .name
+        hostname: name
             .parse()
-            .with_context(|| format!("node name {:?}", a.name))?,
+            .with_context(|| format!("node name {name:?}"))?,
         granularity: c.granularity,
         subnet: c.subnet,
-        port: a.port,
+        port,
         interface: "kilo0".parse()?,
         encapsulate: Encapsulate::Never,
         tunnel: TunnelKind::Ipip,

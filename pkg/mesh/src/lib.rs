@@ -7,6 +7,7 @@
 
 pub mod allocate;
 pub mod annotations;
+pub mod check;
 pub mod egress;
 pub mod graph;
 pub mod node;

@@ -2,7 +2,8 @@
 
 use std::process::{Command, Output};
 
-fn run(args: &[&str]) -> Output {
+/// Runs kgctl in the fixtures directory, whatever its exit status.
+pub fn run(args: &[&str]) -> Output {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../e2e/fixtures");
     Command::new(env!("CARGO_BIN_EXE_kgctl"))
         .current_dir(fixtures)

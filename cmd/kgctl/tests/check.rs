@@ -1,0 +1,53 @@
+//! Black-box tests of `kgctl check` over the fixtures: literal findings, exit status 1 on errors
+//! and 0 on a healthy mesh, the JSON form. (`--probe` runs against the lab in e2e/lab/e2e.sh.)
+
+#[cfg(test)]
+mod support;
+
+use support::kgctl;
+
+#[cfg(test)]
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = support::run(args);
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn problems_are_listed_and_errors_fail_the_command() {
+    let (code, out) = run(&["check", "-f", "status.yaml", "--now", "1700000010"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        out,
+        r#"ERROR    node/n2      annotation kilo.squat.ai/egress-ip="192.168.77.102/32": "192.168.77.102/32" is a CIDR; egress-ip takes plain addresses
+ERROR    node/n2      annotation kilo.squat.ai/persistent-keepalive="abc": must be a whole number of seconds from 0 to 65535
+ERROR    peer/broken  rejected: spec.publicKey: invalid WireGuard key: not valid base64
+WARNING  node/n3      IPv4 egress: SNAT --to-source 192.168.77.103; the annotation has changed since, kg has not caught up yet
+WARNING  node/n4      not in the mesh: last-seen 300 s ago (kg stopped? the limit is 60 s)
+WARNING  node/n5      not in the mesh: no WireGuard key published (kg has not run on it)
+3 errors, 3 warnings
+"#
+    );
+    let (code, json) = run(&[
+        "check",
+        "-f",
+        "status.yaml",
+        "--now",
+        "1700000010",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["kind"], "MeshCheck");
+    assert_eq!(doc["healthy"], false);
+    assert_eq!(doc["findings"][0]["severity"], "error");
+    assert_eq!(doc["findings"][0]["subject"], "node/n2");
+}
+
+#[test]
+fn a_healthy_mesh_exits_zero() {
+    assert_eq!(
+        kgctl(&["check", "-f", "two-locations.yaml", "--now", "1700000010"]),
+        "no problems found (4 nodes)\n"
+    );
+}
