@@ -174,6 +174,7 @@ The lab is running. Poke it:
   $0 kubectl get events
   $0 kgctl status
   $0 kgctl showconf node n1
+  $0 kgctl check --probe
   $LAB probe-egress n1-p1 v4
   $LAB wg 1 show
   $0 metrics 1
