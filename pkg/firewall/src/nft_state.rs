@@ -1,8 +1,8 @@
 //! kg's nftables table as read back (`nft -j list table`), and the delta that turns it into a
 //! planned [`NftTable`] as one `nft -f` transaction. Pure.
 //!
-//! Rules are identified by their comment within a chain; sets by name, their members compared
-//! as prefixes. A set or base chain of the wrong type or hook means the table was changed by
+//! Rules are identified by their comment within a chain (a longest common subsequence is kept);
+//! sets by name, their members compared as prefixes. A set or base chain of the wrong type or hook means the table was changed by
 //! hand: it is rebuilt in the same transaction (delete table, create everything).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,31 +208,54 @@ fn set_ops(current: &TableState, plan: &NftTable, resync: bool, ops: &mut Vec<Nf
     }
 }
 
-/// Rules of one chain: keep the common prefix and suffix (by comment), replace the middle.
+/// Pairs `(have index, want index)` of a longest common subsequence of the two comment lists.
+fn common_rules(have: &[Option<&str>], want: &[&str]) -> Vec<(usize, usize)> {
+    let (n, m) = (have.len(), want.len());
+    // lcs[i][j]: length of the LCS of have[i..] and want[j..]
+    let mut lcs = vec![vec![0_usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if have[i] == Some(want[j]) {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n && j < m {
+        if have[i] == Some(want[j]) {
+            out.push((i, j));
+            i += 1;
+            j += 1;
+        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Rules of one chain: keep a longest common subsequence (by comment), delete the other rules
+/// by handle, insert each missing rule before the next kept one (or append it).
 fn rule_ops(current: Option<&ChainState>, chain: &NftChain, ops: &mut Vec<NftOp>) {
     let have: &[(u64, Option<String>)] = current.map_or(&[], |c| &c.rules);
-    let same = |h: &(u64, Option<String>), r: &NftRule| h.1.as_deref() == Some(&r.comment);
-    let want = &chain.rules;
-    let prefix = have
-        .iter()
-        .zip(want)
-        .take_while(|(h, r)| same(h, r))
-        .count();
-    let suffix = have[prefix..]
-        .iter()
-        .rev()
-        .zip(want[prefix..].iter().rev())
-        .take_while(|(h, r)| same(h, r))
-        .count();
-    for (handle, _) in &have[prefix..have.len() - suffix] {
-        ops.push(NftOp::DeleteRule(chain.name, *handle));
+    let have_comments: Vec<Option<&str>> = have.iter().map(|h| h.1.as_deref()).collect();
+    let want: Vec<&str> = chain.rules.iter().map(|r| r.comment.as_str()).collect();
+    let kept = common_rules(&have_comments, &want);
+    let kept_have: BTreeSet<usize> = kept.iter().map(|k| k.0).collect();
+    for (i, (handle, _)) in have.iter().enumerate() {
+        if !kept_have.contains(&i) {
+            ops.push(NftOp::DeleteRule(chain.name, *handle));
+        }
     }
-    let before = have
-        .get(have.len() - suffix)
-        .filter(|_| suffix > 0)
-        .map(|h| h.0);
-    for r in &want[prefix..want.len() - suffix] {
-        ops.push(match before {
+    for (j, r) in chain.rules.iter().enumerate() {
+        if kept.iter().any(|k| k.1 == j) {
+            continue;
+        }
+        let next_kept = kept.iter().find(|k| k.1 > j).map(|k| have[k.0].0);
+        ops.push(match next_kept {
             Some(h) => NftOp::InsertRule(chain.name, h, r.clone()),
             None => NftOp::AppendRule(chain.name, r.clone()),
         });
@@ -341,3 +364,7 @@ pub fn count(family: Family, ops: &[NftOp]) -> OpCounts {
     }
     c
 }
+
+#[cfg(test)]
+#[path = "nft_state_tests.rs"]
+mod tests;
