@@ -134,6 +134,42 @@ fn has(ff: &FamilyFirewall, purpose: SetPurpose) -> bool {
     ff.sets.iter().any(|s| s.purpose == purpose)
 }
 
+/// A base chain with `policy accept` (kg's chains only ever accept, return or NAT).
+fn base_chain(
+    name: &'static str,
+    (kind, hook, priority): (&'static str, &'static str, i32),
+    rules: Vec<NftRule>,
+) -> NftChain {
+    NftChain {
+        name,
+        base: Some(BaseChain {
+            kind,
+            hook,
+            priority,
+        }),
+        rules,
+    }
+}
+
+/// `nat`: mesh destinations return, then SNAT to the egress address (when in force), then
+/// MASQUERADE.
+fn nat_chain(ff: &FamilyFirewall) -> NftChain {
+    let f = ff.family.nft_family();
+    let mut rules = vec![rule(
+        comments::MESH_RETURN,
+        format!("{f} daddr @mesh return"),
+    )];
+    if let Some(ip) = ff.snat_address() {
+        rules.push(rule(snat_comment(ip), format!("snat to {ip}")));
+    }
+    rules.push(rule(comments::MASQUERADE, "masquerade".to_owned()));
+    NftChain {
+        name: "nat",
+        base: None,
+        rules,
+    }
+}
+
 /// The nftables form of one family's firewall plan.
 #[must_use]
 pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
@@ -146,62 +182,38 @@ pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
             entries: without_contained(s.entries.iter().copied()),
         })
         .collect();
-    let mut nat = vec![rule(
-        comments::MESH_RETURN,
-        format!("{f} daddr @mesh return"),
-    )];
-    if let Some(ip) = ff.snat_address() {
-        nat.push(rule(snat_comment(ip), format!("snat to {ip}")));
-    }
-    nat.push(rule(comments::MASQUERADE, "masquerade".to_owned()));
-    let mut chains = vec![NftChain {
-        name: "postrouting",
-        base: Some(BaseChain {
-            kind: "nat",
-            hook: "postrouting",
-            priority: 100,
-        }),
-        rules: vec![
+    let mut chains = vec![base_chain(
+        "postrouting",
+        ("nat", "postrouting", 100),
+        vec![
             rule(comments::JUMP_SRC, format!("{f} saddr @nat-src jump nat")),
             rule(comments::JUMP_DST, format!("{f} daddr @nat-dst jump nat")),
         ],
-    }];
+    )];
     if has(ff, SetPurpose::Forward) {
-        chains.push(NftChain {
-            name: "forward",
-            base: Some(BaseChain {
-                kind: "filter",
-                hook: "forward",
-                priority: 0,
-            }),
-            rules: vec![
+        chains.push(base_chain(
+            "forward",
+            ("filter", "forward", 0),
+            vec![
                 rule(comments::FORWARD_SRC, format!("{f} saddr @forward accept")),
                 rule(comments::FORWARD_DST, format!("{f} daddr @forward accept")),
             ],
-        });
+        ));
     }
     if has(ff, SetPurpose::Ipip) && ff.family == Family::V4 {
-        chains.push(NftChain {
-            name: "input",
-            base: Some(BaseChain {
-                kind: "filter",
-                hook: "input",
-                priority: 0,
-            }),
-            rules: vec![
+        chains.push(base_chain(
+            "input",
+            ("filter", "input", 0),
+            vec![
                 rule(
                     comments::ALLOW_IPIP,
                     "ip protocol 4 ip saddr @ipip accept".to_owned(),
                 ),
                 rule(comments::DROP_IPIP, "ip protocol 4 drop".to_owned()),
             ],
-        });
+        ));
     }
-    chains.push(NftChain {
-        name: "nat",
-        base: None,
-        rules: nat,
-    });
+    chains.push(nat_chain(ff));
     NftTable {
         family: ff.family,
         sets,
