@@ -83,7 +83,11 @@ check "/graph serves the topology as DOT and (Graphviz installed) SVG; other for
 # ---------------------------------------------------------------- plan == state
 plan_matches_state() {
     kctl get nodes -o yaml > "$LAB_DIR/c.yaml"
-    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never --now "$(date +%s)" -o json > "$LAB_DIR/plan.json" || return 1
+    local now; now=$(date +%s)
+    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" plan -f "$LAB_DIR/c.yaml" --hostname n1 --encapsulate never --now "$now" -o json > "$LAB_DIR/plan.json" || return 1
+    # the same plan straight from the API server
+    "$RUN" kgctl plan --hostname n1 --encapsulate never --now "$now" -o json | cmp -s - "$LAB_DIR/plan.json" \
+        || { echo "kgctl plan from the API server differs from kgctl plan -f"; return 1; }
     local fam tool
     for fam in v4 v6; do
         tool=iptables-save; [ $fam = v6 ] && tool=ip6tables-save
@@ -99,7 +103,7 @@ plan_matches_state() {
             nsx n1 ip -6 route show table all proto 107 | awk '{print $1}' | sed -E '/\//! s#$#/128#') | sort) || { echo "routes differ"; return 1; }
     diff <(jq -r '.plan.wireguard.peers[].public_key' "$LAB_DIR/plan.json" | sort) <("$LAB" wg 1 show kilo0 peers | sort) || { echo "peers differ"; return 1; }
 }
-check "the leader's kernel state equals kgctl plan (iptables, ipsets, routes, WireGuard peers)" plan_matches_state
+check "the leader's kernel state equals kgctl plan, read from the API server or from -f (iptables, ipsets, routes, WireGuard peers)" plan_matches_state
 
 check "a reconcile with nothing to change performs zero firewall operations" reapply_is_noop
 

@@ -160,8 +160,7 @@ cmd_up() {
 
 result() {
     log "kgctl graph (as seen from n1)"
-    kctl get nodes -o yaml > "$CP/cluster.yaml"
-    "$BIN/kgctl" graph -f "$CP/cluster.yaml" --hostname n1 --encapsulate never
+    kgctl graph --hostname n1 --encapsulate never
     log "kgctl status"
     kgctl status
     log "pod-to-pod reachability"

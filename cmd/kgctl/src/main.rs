@@ -1,5 +1,5 @@
-//! kgctl: the kilo-rs operator CLI. `plan` computes offline what kg would program on a node from
-//! Node and Peer manifests; `status` shows the mesh (and the egress address in force per node)
+//! kgctl: the kilo-rs operator CLI. `plan` computes what kg would program on a node from Node and
+//! Peer manifests or the API server; `status` shows the mesh (and the egress address in force per node)
 //! from the API server or from manifests; `showconf` prints WireGuard configuration for a leader
 //! node, a segment as a peer, or a Peer; `check` reports what is wrong with the mesh.
 
@@ -26,9 +26,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print what kg would program on one node, from Node and Peer manifests (offline).
+    /// Print what kg would program on one node, from Node and Peer manifests (-f) or the API server.
     Plan(plan::PlanArgs),
-    /// Print the mesh topology as Graphviz DOT, from Node and Peer manifests (offline).
+    /// Print the mesh topology as Graphviz DOT, from manifests (-f) or the API server.
     Graph(plan::PlanArgs),
     /// Show every node's role, readiness and egress source address, from the API server or `-f`.
     Status(status::StatusArgs),

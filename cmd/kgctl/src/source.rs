@@ -2,7 +2,7 @@
 //! (kubeconfig) or Node and Peer manifests (`-f`). Does I/O.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -58,7 +58,7 @@ impl SourceArgs {
     /// Reads the cluster from `-f` or the API server.
     pub fn load(&self) -> Result<Cluster> {
         let objects = if self.files.is_empty() {
-            self.fetch()?
+            fetch(self.kubeconfig.as_deref(), self.master.as_deref())?
         } else {
             manifests::load(&self.files)?
         };
@@ -82,31 +82,30 @@ impl SourceArgs {
             rejected: t.rejected,
         })
     }
+}
 
-    /// Nodes and Peers from the API server. A missing Peer CRD means no Peers, not a failure.
-    fn fetch(&self) -> Result<Objects> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        rt.block_on(async {
-            let client =
-                kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
-                    .await?;
-            let params = kube::api::ListParams::default();
-            let nodes = kube::Api::<K8sNode>::all(client.clone())
-                .list(&params)
-                .await
-                .context("listing Nodes")?
-                .items;
-            let peers = match kube::Api::<Peer>::all(client).list(&params).await {
-                Ok(list) => list.items,
-                Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-                Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
-            };
-            Ok(Objects { nodes, peers })
-        })
-    }
+/// Nodes and Peers from the API server (`kubeconfig`/`master` as kubectl would pick them). A
+/// missing Peer CRD means no Peers, not a failure.
+pub fn fetch(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<Objects> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let client = kilo_k8s::client::client(kubeconfig, master).await?;
+        let params = kube::api::ListParams::default();
+        let nodes = kube::Api::<K8sNode>::all(client.clone())
+            .list(&params)
+            .await
+            .context("listing Nodes")?
+            .items;
+        let peers = match kube::Api::<Peer>::all(client).list(&params).await {
+            Ok(list) => list.items,
+            Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+            Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
+        };
+        Ok(Objects { nodes, peers })
+    })
 }
 
 fn unix_now() -> i64 {
