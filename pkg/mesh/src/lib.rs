@@ -8,6 +8,7 @@
 pub mod allocate;
 pub mod annotations;
 pub mod check;
+pub mod connect;
 pub mod egress;
 pub mod graph;
 pub mod node;
