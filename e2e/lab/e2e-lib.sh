@@ -49,6 +49,7 @@ cleanup() {
         cp -r "$LAB_DIR/cluster" "/tmp/kilo-e2e-logs-$$" && echo "logs kept in /tmp/kilo-e2e-logs-$$"
     fi
     ! declare -F laptop_down > /dev/null || laptop_down
+    ! declare -F connect_down > /dev/null || connect_down
     ip netns del "${LAB_PREFIX}scratch" 2> /dev/null
     "$RUN" down > /dev/null 2>&1 || "$RUN" down; rm -f "$LAB_DIR.infra.log"
 }

@@ -74,3 +74,44 @@ peer_leaves() {
 }
 check "kubectl delete peer removes it from every leader" peer_leaves
 laptop_down
+
+# ---- kgctl connect: a second host joins with one command (creates its Peer, configures itself)
+CONNECT_IF=lapc$$
+end_pid() {  # pidfile comm: SIGTERM a process this file started (by PID, if its comm matches), wait
+    local pid; pid=$(cat "$1" 2> /dev/null) || return 0
+    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$2" ]; then
+        kill "$pid"
+        for _ in $(seq 100); do [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2> /dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$1"
+}
+connect_down() {
+    end_pid "$LAPTOP_DIR/connect.pid" kgctl
+    end_pid "$LAPTOP_DIR/wg-connect.pid" wireguard-go
+    rm -f "/var/run/wireguard/$CONNECT_IF.sock"
+}
+ext_reaches_from() {  # pod source-address
+    nsx ext ping -c1 -W1 -q -I "$2" "$(pod_ip "$1")" > /dev/null 2>&1
+}
+kgctl_connect() {
+    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$CONNECT_IF" < /dev/null > "$LAPTOP_DIR/wg-connect.log" 2>&1 &
+    echo $! > "$LAPTOP_DIR/wg-connect.pid"
+    poll 10 test -S "/var/run/wireguard/$CONNECT_IF.sock" || { echo "wireguard-go did not start"; return 1; }
+    local t; t=$(date +%s%N)
+    ip netns exec "${LAB_PREFIX}ext" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" connect laptop2 \
+        --allowed-ip 10.5.0.2/32 --interface "$CONNECT_IF" --wireguard-backend userspace \
+        --private-key "$LAPTOP_DIR/connect.key" --resync-period 2s --kubeconfig "$LAB_DIR/cluster/kubeconfig" \
+        < /dev/null > "$LAPTOP_DIR/connect.log" 2>&1 &
+    echo $! > "$LAPTOP_DIR/connect.pid"
+    poll 30 ext_reaches_from n1-p1 10.5.0.2 || { echo "no ping to n1-p1"; cat "$LAPTOP_DIR/connect.log"; return 1; }
+    echo "measured: kgctl connect started → the host pings a pod after $(ms "$t") ms (its first handshake usually reaches n1 before n1 has the Peer: one 5 s retry)" >&2
+    poll 10 ext_reaches_from n3-p1 10.5.0.2 || { echo "no ping to n3-p1"; return 1; }
+    kctl get peer laptop2 -o json | jq -e '.spec.allowedIPs == ["10.5.0.2/32"]' > /dev/null || { echo "Peer laptop2 missing or wrong"; return 1; }
+    end_pid "$LAPTOP_DIR/connect.pid" kgctl
+    ! kctl get peer laptop2 > /dev/null 2>&1 || { echo "Peer laptop2 left after SIGTERM"; return 1; }
+    [ -z "$(nsx ext ip route show proto 107)" ] || { echo "routes left: $(nsx ext ip route show proto 107)"; return 1; }
+    ! nsx ext ip addr show dev "$CONNECT_IF" | grep -q 10.5.0.2 || { echo "address left"; return 1; }
+    grep -q 'created Peer laptop2' "$LAPTOP_DIR/connect.log" || { cat "$LAPTOP_DIR/connect.log"; return 1; }
+}
+check "kgctl connect creates its Peer and reaches pods in both locations; SIGTERM removes its routes, address and Peer" kgctl_connect
+connect_down

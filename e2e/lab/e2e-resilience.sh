@@ -105,7 +105,10 @@ check "SIGTERM with --clean-up removes kg's rules, sets, routes and annotations,
 clean_up_interface() {
     KG_ARGS=--clean-up-interface "$RUN" kg-start 1
     poll 30 "$RUN" ready 1 || { echo "kg on n1 not ready again"; return 1; }
+    # SIGTERM right after /readyz: the handler must already be installed (it once was not, and
+    # the default action killed kg before it could clean up)
     "$RUN" kg-stop 1 TERM
+    grep -q 'SIGTERM' "$LAB_DIR/cluster/kg-n1.log" || { echo "kg did not handle SIGTERM"; tail -6 "$LAB_DIR/cluster/kg-n1.log"; return 1; }
     ! nsx n1 ip link show kilo0 > /dev/null 2>&1 || { echo "kilo0 still there"; tail -6 "$LAB_DIR/cluster/kg-n1.log"; return 1; }
 }
 check "--clean-up-interface: SIGTERM also deletes kilo0" clean_up_interface

@@ -166,7 +166,7 @@ pub struct Flags {
     #[arg(long, env = "KILO_PRIORITISE_PRIVATE_ADDRESSES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub prioritise_private_addresses: bool,
     /// Full reconcile period even without events.
-    #[arg(long, env = "KILO_RESYNC_PERIOD", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "KILO_RESYNC_PERIOD", default_value = "30s", value_parser = kilo_mesh::types::parse_duration)]
     pub resync_period: Duration,
     /// Service CIDRs, never NATed (repeatable).
     #[arg(
@@ -211,22 +211,6 @@ pub struct Flags {
     /// The WireGuard private key file (created 0600 when absent).
     #[arg(long, env = "KILO_KEY_FILE", default_value = "/var/lib/kilo/key")]
     pub key_file: PathBuf,
-}
-
-/// Parses `30s`, `500ms`, `2m`, `1h` or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("invalid duration unit in {s:?} (ms, s, m or h)")),
-    }
 }
 
 /// `:1107` means every address.
@@ -313,11 +297,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        assert!(parse_duration("1d").is_err());
+        assert_eq!(
+            kilo_mesh::types::parse_duration("30s"),
+            Ok(Duration::from_secs(30))
+        );
+        assert_eq!(
+            kilo_mesh::types::parse_duration("250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(
+            kilo_mesh::types::parse_duration("2m"),
+            Ok(Duration::from_secs(120))
+        );
+        assert_eq!(
+            kilo_mesh::types::parse_duration("45"),
+            Ok(Duration::from_secs(45))
+        );
+        assert!(kilo_mesh::types::parse_duration("1d").is_err());
     }
 
     #[test]

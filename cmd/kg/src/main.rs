@@ -47,22 +47,24 @@ async fn kube_client(cfg: &Config) -> Result<kube::Client> {
     )
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM/SIGINT handlers now and returns a future that completes on either.
+/// Installing them up front matters: until a handler exists a SIGTERM kills kg outright (no
+/// clean-up), and a future's body only runs when it is first polled, which `select!` may
+/// postpone past the first apply.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! {
-                _ = t.recv() => tracing::info!("SIGTERM"),
-                _ = i.recv() => tracing::info!("SIGINT"),
-            }
+    let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("watching SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = int.recv() => tracing::info!("SIGINT"),
         }
-        _ => std::future::pending().await,
-    }
+    })
 }
 
 async fn run(cfg: Config) -> Result<()> {
+    let shutdown = shutdown_signal()?;
     let cfg = Arc::new(cfg);
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
@@ -82,7 +84,7 @@ async fn run(cfg: Config) -> Result<()> {
     cluster.wait_ready().await;
     tracing::info!(node = %cfg.hostname, "kg started");
     let result = reconcile::Reconciler::new(cfg, cluster, dp, shared, metrics)
-        .run(shutdown_signal())
+        .run(shutdown)
         .await;
     server.abort();
     result

@@ -68,6 +68,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         loop {
             tokio::select! {
+                biased; // a pending shutdown wins over more work
                 () = &mut shutdown => break,
                 () = self.cluster.changed() => tokio::time::sleep(DEBOUNCE).await,
                 ev = self.dp.next_event() => tracing::debug!(?ev, "node event"),

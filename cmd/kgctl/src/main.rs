@@ -1,9 +1,11 @@
 //! kgctl: the kilo-rs operator CLI. `plan` computes what kg would program on a node from Node and
 //! Peer manifests or the API server; `status` shows the mesh (and the egress address in force per node)
 //! from the API server or from manifests; `showconf` prints WireGuard configuration for a leader
-//! node, a segment as a peer, or a Peer; `check` reports what is wrong with the mesh.
+//! node, a segment as a peer, or a Peer; `check` reports what is wrong with the mesh;
+//! `connect` joins this host to the mesh as a Peer.
 
 mod check;
+mod connect;
 mod manifests;
 mod plan;
 mod probe;
@@ -36,6 +38,8 @@ enum Command {
     Showconf(showconf::ShowconfArgs),
     /// Report what is wrong with the mesh (exit status 1 on errors); --probe also asks every kg.
     Check(check::CheckArgs),
+    /// Join this host to the mesh as a Peer (creating it if needed) until SIGINT/SIGTERM.
+    Connect(connect::ConnectArgs),
     /// Print the Peer CustomResourceDefinition (the source of manifests/crds.yaml).
     Crd,
 }
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Status(args) => with_success(status::run(&args)),
         Command::Showconf(args) => with_success(showconf::run(&args)),
         Command::Check(args) => check::run(&args),
+        Command::Connect(args) => with_success(connect::run(&args)),
         Command::Crd => with_success(crd()),
     };
     match result {

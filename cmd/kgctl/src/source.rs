@@ -62,7 +62,24 @@ impl SourceArgs {
         } else {
             manifests::load(&self.files)?
         };
-        let t = manifests::translate(&objects, &self.topology_label);
+        Ok(self.cluster(&objects))
+    }
+
+    /// Manifests were given with `-f`.
+    pub fn from_files(&self) -> bool {
+        !self.files.is_empty()
+    }
+
+    /// A client for the API server these arguments name.
+    pub async fn client(&self) -> Result<kube::Client> {
+        kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Nodes and Peers in the mesh's terms, with the granularity and time these arguments ask for.
+    pub fn cluster(&self, objects: &Objects) -> Cluster {
+        let t = manifests::translate(objects, &self.topology_label);
         let granularity = self.mesh_granularity.map_or_else(
             || published_granularity(&t.nodes),
             |g| match g {
@@ -70,7 +87,7 @@ impl SourceArgs {
                 GranularityArg::Full => Granularity::Full,
             },
         );
-        Ok(Cluster {
+        Cluster {
             snapshot: Snapshot {
                 nodes: t.nodes,
                 peers: t.peers,
@@ -80,12 +97,11 @@ impl SourceArgs {
             subnet: self.subnet,
             problems: t.problems,
             rejected: t.rejected,
-        })
+        }
     }
 }
 
-/// Nodes and Peers from the API server (`kubeconfig`/`master` as kubectl would pick them). A
-/// missing Peer CRD means no Peers, not a failure.
+/// Nodes and Peers from the API server (`kubeconfig`/`master` as kubectl would pick them).
 pub fn fetch(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<Objects> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -93,19 +109,24 @@ pub fn fetch(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<Objects>
         .context("starting the async runtime")?;
     rt.block_on(async {
         let client = kilo_k8s::client::client(kubeconfig, master).await?;
-        let params = kube::api::ListParams::default();
-        let nodes = kube::Api::<K8sNode>::all(client.clone())
-            .list(&params)
-            .await
-            .context("listing Nodes")?
-            .items;
-        let peers = match kube::Api::<Peer>::all(client).list(&params).await {
-            Ok(list) => list.items,
-            Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-            Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
-        };
-        Ok(Objects { nodes, peers })
+        fetch_with(&client).await
     })
+}
+
+/// Nodes and Peers through `client`. A missing Peer CRD means no Peers, not a failure.
+pub async fn fetch_with(client: &kube::Client) -> Result<Objects> {
+    let params = kube::api::ListParams::default();
+    let nodes = kube::Api::<K8sNode>::all(client.clone())
+        .list(&params)
+        .await
+        .context("listing Nodes")?
+        .items;
+    let peers = match kube::Api::<Peer>::all(client.clone()).list(&params).await {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+        Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
+    };
+    Ok(Objects { nodes, peers })
 }
 
 fn unix_now() -> i64 {
