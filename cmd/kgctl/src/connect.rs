@@ -69,7 +69,7 @@ pub struct ConnectArgs {
 
 /// Runs `kgctl connect` until SIGINT/SIGTERM.
 pub fn run(a: &ConnectArgs) -> Result<String> {
-    if a.source.from_files() {
+    if a.source.uses_files() {
         bail!("kgctl connect needs the API server: drop -f");
     }
     let key = kilo_wireguard::load_or_create(&a.private_key)
@@ -83,6 +83,7 @@ pub fn run(a: &ConnectArgs) -> Result<String> {
 }
 
 async fn connect(a: &ConnectArgs, key: &PrivateKey) -> Result<()> {
+    let stop = stop_signal()?;
     let client = a.source.client().await?;
     let created = ensure_peer(&client, a, key.public_key()).await?;
     let backend = match a.wireguard_backend {
@@ -92,7 +93,15 @@ async fn connect(a: &ConnectArgs, key: &PrivateKey) -> Result<()> {
     let create = a.wireguard_backend == WgBackend::Kernel;
     let mut wg = kilo_wireguard::driver(backend, &a.wireguard_socket_dir, create);
     let mut net = RtNetlink::new().context("opening netlink")?;
-    let result = serve(a, &client, key, wg.as_mut(), &mut net).await;
+    Session {
+        a,
+        client: &client,
+        key,
+        wg: wg.as_mut(),
+        net: &mut net,
+    }
+    .serve(stop)
+    .await;
     if a.clean_up {
         let links = LinkNames {
             wireguard: a.interface.parse().context("--interface")?,
@@ -115,7 +124,7 @@ async fn connect(a: &ConnectArgs, key: &PrivateKey) -> Result<()> {
             eprintln!("kgctl: deleted Peer {}", a.name);
         }
     }
-    result
+    Ok(())
 }
 
 fn settings(a: &ConnectArgs) -> Result<ConnectSettings> {
@@ -161,53 +170,69 @@ async fn ensure_peer(client: &kube::Client, a: &ConnectArgs, public: WgKey) -> R
     Ok(true)
 }
 
-/// Applies the plan now and every resync period until SIGINT/SIGTERM.
-async fn serve(
-    a: &ConnectArgs,
-    client: &kube::Client,
-    key: &PrivateKey,
-    wg: &mut (dyn WireGuard + Send),
-    net: &mut RtNetlink,
-) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("watching SIGINT")?;
-    loop {
-        if let Err(e) = apply_once(a, client, key, wg, net).await {
-            eprintln!("kgctl: {e:#}");
+/// What one run of `kgctl connect` works with.
+struct Session<'a> {
+    a: &'a ConnectArgs,
+    client: &'a kube::Client,
+    key: &'a PrivateKey,
+    wg: &'a mut (dyn WireGuard + Send),
+    net: &'a mut RtNetlink,
+}
+
+impl Session<'_> {
+    /// Applies the plan now and every resync period until `stop` completes.
+    async fn serve(&mut self, stop: impl std::future::Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            if let Err(e) = self.apply_once().await {
+                eprintln!("kgctl: {e:#}");
+            }
+            tokio::select! {
+                biased;
+                () = &mut stop => return,
+                () = tokio::time::sleep(self.a.resync_period) => {}
+            }
         }
-        tokio::select! {
-            () = tokio::time::sleep(a.resync_period) => {}
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+    }
+
+    async fn apply_once(&mut self) -> Result<()> {
+        let a = self.a;
+        let cluster = a.source.cluster(&fetch_with(self.client).await?);
+        let mut s = settings(a)?;
+        s.granularity = cluster.granularity;
+        s.subnet = cluster.subnet;
+        let (device, network) = connect_plan(&cluster.snapshot, &s)?;
+        let w = self
+            .wg
+            .apply(&device, self.key)
+            .context("configuring WireGuard")?;
+        let n = self
+            .net
+            .apply(&network)
+            .await
+            .context("programming the address and routes")?;
+        if !w.is_empty() || !n.is_empty() {
+            eprintln!(
+                "kgctl: {} peers, {} routes through {} applied",
+                device.peers.len(),
+                network.routes.len(),
+                a.interface
+            );
         }
+        Ok(())
     }
 }
 
-async fn apply_once(
-    a: &ConnectArgs,
-    client: &kube::Client,
-    key: &PrivateKey,
-    wg: &mut (dyn WireGuard + Send),
-    net: &mut RtNetlink,
-) -> Result<()> {
-    let cluster = a.source.cluster(&fetch_with(client).await?);
-    let mut s = settings(a)?;
-    s.granularity = cluster.granularity;
-    s.subnet = cluster.subnet;
-    let (device, network) = connect_plan(&cluster.snapshot, &s)?;
-    let w = wg.apply(&device, key).context("configuring WireGuard")?;
-    let n = net
-        .apply(&network)
-        .await
-        .context("programming the address and routes")?;
-    if !w.is_empty() || !n.is_empty() {
-        eprintln!(
-            "kgctl: {} peers, {} routes through {} applied",
-            device.peers.len(),
-            network.routes.len(),
-            a.interface
-        );
-    }
-    Ok(())
+/// Installs the SIGTERM/SIGINT handlers now (before anything is created, so that a signal can
+/// never skip the clean-up) and returns a future that completes on either.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("watching SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }

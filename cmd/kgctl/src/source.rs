@@ -66,7 +66,7 @@ impl SourceArgs {
     }
 
     /// Manifests were given with `-f`.
-    pub fn from_files(&self) -> bool {
+    pub fn uses_files(&self) -> bool {
         !self.files.is_empty()
     }
 

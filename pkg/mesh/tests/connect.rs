@@ -7,7 +7,7 @@
 )]
 mod common;
 
-use common::{N, kilo_example, peer, snap};
+use common::{N, kilo_example, lab_node, peer, snap};
 use kilo_mesh::connect::{ConnectSettings, connect_plan};
 use kilo_mesh::plan::network::RouteDisplay;
 use kilo_mesh::types::Granularity;
@@ -73,22 +73,7 @@ fn every_allowed_ip_is_routed_through_the_device() {
 #[test]
 fn an_endpoint_inside_the_allowed_ips_is_not_routed_into_the_tunnel() {
     // the lab's nodes are reached at their private IPs, which are also in their AllowedIPs
-    let nodes = vec![
-        N::new(
-            "n1",
-            "a",
-            "192.168.77.11:51820",
-            "192.168.77.11/24",
-            &["10.42.1.0/24", "fd00:10:42:1::/64"],
-        ),
-        N::new(
-            "n3",
-            "b",
-            "192.168.77.13:51820",
-            "192.168.77.13/24",
-            &["10.42.3.0/24"],
-        ),
-    ];
+    let nodes = vec![lab_node(1, "a"), lab_node(3, "b")];
     let r = routes(&nodes);
     assert!(!r.iter().any(|l| l.starts_with("192.168.77.")), "{r:?}");
     assert!(

@@ -274,22 +274,8 @@ fn allowed_location_ips_that_overlap_are_dropped() {
 #[test]
 fn dual_stack_pod_cidrs_are_meshed() {
     let nodes = [
-        N::new(
-            "n1",
-            "a",
-            "192.168.77.11:51820",
-            "192.168.77.11/24",
-            &["10.42.1.0/24", "fd00:10:42:1::/64"],
-        )
-        .status_ip("fd00:77::11"),
-        N::new(
-            "n3",
-            "b",
-            "192.168.77.13:51820",
-            "192.168.77.13/24",
-            &["10.42.3.0/24", "fd00:10:42:3::/64"],
-        )
-        .status_ip("fd00:77::13"),
+        lab_node(1, "a").status_ip("fd00:77::11"),
+        lab_node(3, "b").status_ip("fd00:77::13"),
     ];
     let refs: Vec<&N> = nodes.iter().collect();
     let t = topo(&refs, vec![], "n1", Granularity::Location);

@@ -67,6 +67,18 @@ impl N {
     }
 }
 
+/// Node `n<i>` of the lab: reached at its private IP 192.168.77.1<i>, dual-stack pod CIDRs
+/// 10.42.<i>.0/24 and fd00:10:42:<i>::/64.
+pub fn lab_node(i: u8, location: &str) -> N {
+    N::new(
+        &format!("n{i}"),
+        location,
+        &format!("192.168.77.1{i}:51820"),
+        &format!("192.168.77.1{i}/24"),
+        &[&format!("10.42.{i}.0/24"), &format!("fd00:10:42:{i}::/64")],
+    )
+}
+
 /// A peer with the given allowed IPs.
 pub fn peer(name: &str, key_byte: u8, ips: &[&str]) -> Peer {
     Peer {
