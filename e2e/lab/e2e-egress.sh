@@ -6,17 +6,11 @@ node_address_seen() { sees n1-p1 v4 192.168.77.11 && sees n1-p1 v6 fd00:77::11; 
 check "before the annotation ext sees n1's node address (v4 and v6)" node_address_seen
 
 egress_step() {  # value expect-v4 expect-v6 -> sets the annotation (or removes it with '-') and checks
-    local value=$1 want4=$2 want6=$3 b4 b6 t
-    b4=$(nat_rules 1 iptables-save); b6=$(nat_rules 1 ip6tables-save)
-    t=$(date +%s%N)
-    if [ "$value" = - ]; then kctl annotate node n1 kilo.squat.ai/egress-ip- > /dev/null
-    else kctl annotate node n1 --overwrite "kilo.squat.ai/egress-ip=$value" > /dev/null; fi
-    poll 10 sees n1-p1 v4 "$want4" || { echo "v4: ext saw $(probe n1-p1 v4), wanted $want4"; return 1; }
-    poll 10 sees n1-p1 v6 "$want6" || { echo "v6: ext saw $(probe n1-p1 v6), wanted $want6"; return 1; }
-    echo "measured: egress-ip=$value in force after $(ms "$t") ms" >&2
+    local b4 b6; b4=$(nat_rules 1 iptables-save); b6=$(nat_rules 1 ip6tables-save)
+    annotate_egress "$1" "$2" "$3" || return 1
     only_snat_diff "$b4" "$(nat_rules 1 iptables-save)" || { echo "v4 iptables-save changed beyond the SNAT line"; return 1; }
     only_snat_diff "$b6" "$(nat_rules 1 ip6tables-save)" || { echo "v6 ip6tables-save changed beyond the SNAT line"; return 1; }
-    nsx n1 iptables-save -t nat | grep -A1 -- '-j SNAT' | tail -1 | grep -q MASQUERADE || [ "$want4" = 192.168.77.11 ] \
+    nsx n1 iptables-save -t nat | grep -A1 -- '-j SNAT' | tail -1 | grep -q MASQUERADE || [ "$2" = 192.168.77.11 ] \
         || { echo "SNAT is not directly before MASQUERADE"; return 1; }
 }
 nsx n1 ip addr add 192.168.77.102/24 dev eth0

@@ -35,9 +35,27 @@ metric_sum() {  # node metric-name-prefix -> sum of the samples
     "$RUN" metrics "$1" | awk -v m="$2" 'index($1, m) == 1 { s += $2 } END { printf "%d\n", s }'
 }
 nat_rules() { nsx "n$1" "$2" -t nat | grep -v '^#'; }
-only_snat_diff() {  # before after -> the diff is exactly SNAT lines
+only_snat_diff() {  # before after [pattern] -> every changed line is a SNAT rule (iptables form by default)
     local d; d=$(diff <(echo "$1") <(echo "$2") | grep '^[<>]' || true)
-    ! grep -v 'SNAT --to-source' <<< "$d" | grep -q . || { echo "diff: $d"; return 1; }
+    ! grep -v -- "${3:-SNAT --to-source}" <<< "$d" | grep -q . || { echo "diff: $d"; return 1; }
+}
+annotate_egress() {  # value expect-v4 expect-v6 [label]: set n1's egress-ip ('-' removes it), wait
+    # until ext sees the expected sources and report how long that took
+    local value=$1 want4=$2 want6=$3 t; t=$(date +%s%N)
+    if [ "$value" = - ]; then kctl annotate node n1 kilo.squat.ai/egress-ip- > /dev/null
+    else kctl annotate node n1 --overwrite "kilo.squat.ai/egress-ip=$value" > /dev/null; fi
+    poll 10 sees n1-p1 v4 "$want4" || { echo "v4: ext saw $(probe n1-p1 v4), wanted $want4"; return 1; }
+    poll 10 sees n1-p1 v6 "$want6" || { echo "v6: ext saw $(probe n1-p1 v6), wanted $want6"; return 1; }
+    echo "measured: ${4:-}egress-ip=$value in force after $(ms "$t") ms" >&2
+}
+end_started() {  # pidfile comm: SIGTERM a process the test started (by PID, if its comm still
+    # matches) and wait up to 10 s for it to be gone (a zombie counts as gone)
+    local pid; pid=$(cat "$1" 2> /dev/null) || return 0
+    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$2" ]; then
+        kill "$pid"
+        for _ in $(seq 100); do [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2> /dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$1"
 }
 pods_reach() { nsx "$1" "$PY" "$HERE/labnet.py" ping 3 "$2" | grep -q ' ok '; }
 pod_ip() {  # pod [true for IPv6]

@@ -54,22 +54,12 @@ nft_reapply_is_noop() {
 }
 check "a reconcile with nothing to change performs zero nftables operations" nft_reapply_is_noop
 
-only_snat_lines() {  # before after: every changed line is a snat rule
-    local d; d=$(diff <(echo "$1") <(echo "$2") | grep '^[<>]' || true)
-    ! grep -v 'snat to' <<< "$d" | grep -q . || { echo "diff: $d"; return 1; }
-}
 egress_step() {  # value expect-v4 expect-v6
-    local value=$1 want4=$2 want6=$3 b4 b6 t
-    b4=$(nft_table n1 ip); b6=$(nft_table n1 ip6)
-    t=$(date +%s%N)
-    if [ "$value" = - ]; then kctl annotate node n1 kilo.squat.ai/egress-ip- > /dev/null
-    else kctl annotate node n1 --overwrite "kilo.squat.ai/egress-ip=$value" > /dev/null; fi
-    poll 10 sees n1-p1 v4 "$want4" || { echo "v4: ext saw $(probe n1-p1 v4), wanted $want4"; return 1; }
-    poll 10 sees n1-p1 v6 "$want6" || { echo "v6: ext saw $(probe n1-p1 v6), wanted $want6"; return 1; }
-    echo "measured: (nftables) egress-ip=$value in force after $(ms "$t") ms" >&2
-    only_snat_lines "$b4" "$(nft_table n1 ip)" || return 1
-    only_snat_lines "$b6" "$(nft_table n1 ip6)" || return 1
-    [ "$value" = - ] || nft_table n1 ip | grep -A1 'snat to' | tail -1 | grep -q masquerade \
+    local b4 b6; b4=$(nft_table n1 ip); b6=$(nft_table n1 ip6)
+    annotate_egress "$1" "$2" "$3" "(nftables) " || return 1
+    only_snat_diff "$b4" "$(nft_table n1 ip)" 'snat to' || return 1
+    only_snat_diff "$b6" "$(nft_table n1 ip6)" 'snat to' || return 1
+    [ "$1" = - ] || nft_table n1 ip | grep -A1 'snat to' | tail -1 | grep -q masquerade \
         || { echo "snat is not directly before masquerade"; return 1; }
 }
 check "before the annotation ext sees n1's node address (v4 and v6)" eval 'sees n1-p1 v4 192.168.77.11 && sees n1-p1 v6 fd00:77::11'

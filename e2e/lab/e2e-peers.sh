@@ -8,13 +8,16 @@ LAPTOP_DIR=$LAB_DIR/laptop
 LAPTOP_IF=laptop$$  # wireguard-go's socket directory is shared by every netns: unique per run
 LAPTOP_SOCK=/var/run/wireguard/$LAPTOP_IF.sock
 
-laptop_up() {  # wireguard-go in ext with a key and 10.5.0.1, no peers yet; PID in $LAPTOP_DIR/pid
+ext_wireguard_go() {  # interface name: wireguard-go in ext; PID in $LAPTOP_DIR/<name>.pid
     mkdir -p "$LAPTOP_DIR"
-    (umask 077; wg genkey > "$LAPTOP_DIR/key")
     # ip netns exec execs wireguard-go, so $! is wireguard-go's own PID
-    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$LAPTOP_IF" < /dev/null > "$LAPTOP_DIR/wireguard-go.log" 2>&1 &
-    echo $! > "$LAPTOP_DIR/pid"
-    poll 10 test -S "$LAPTOP_SOCK" || { echo "laptop wireguard-go did not start" >&2; return 1; }
+    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$1" < /dev/null > "$LAPTOP_DIR/$2.log" 2>&1 &
+    echo $! > "$LAPTOP_DIR/$2.pid"
+    poll 10 test -S "/var/run/wireguard/$1.sock" || { echo "wireguard-go ($1) did not start" >&2; return 1; }
+}
+laptop_up() {  # wireguard-go in ext with a key and 10.5.0.1, no peers yet
+    ext_wireguard_go "$LAPTOP_IF" wg-laptop || return 1
+    (umask 077; wg genkey > "$LAPTOP_DIR/key")
     nsx ext wg set "$LAPTOP_IF" private-key "$LAPTOP_DIR/key"
     nsx ext ip addr add 10.5.0.1/32 dev "$LAPTOP_IF"
     nsx ext ip link set "$LAPTOP_IF" up
@@ -22,12 +25,8 @@ laptop_up() {  # wireguard-go in ext with a key and 10.5.0.1, no peers yet; PID 
     nsx ext ip route add 10.42.0.0/16 dev "$LAPTOP_IF" src 10.5.0.1
 }
 laptop_down() {  # ends only the wireguard-go this file started, by its PID
-    local pid; pid=$(cat "$LAPTOP_DIR/pid" 2> /dev/null) || return 0
-    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = wireguard-go ]; then
-        kill "$pid"
-        for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-    fi
-    rm -f "$LAPTOP_SOCK" "$LAPTOP_DIR/pid"
+    end_started "$LAPTOP_DIR/wg-laptop.pid" wireguard-go
+    rm -f "$LAPTOP_SOCK"
 }
 peer_yaml() {  # name public-key allowed-ip
     printf 'apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: %s\nspec:\n  allowedIPs: [%s]\n  publicKey: "%s"\n  persistentKeepalive: 10\n' "$1" "$3" "$2"
@@ -77,26 +76,16 @@ laptop_down
 
 # ---- kgctl connect: a second host joins with one command (creates its Peer, configures itself)
 CONNECT_IF=lapc$$
-end_pid() {  # pidfile comm: SIGTERM a process this file started (by PID, if its comm matches), wait
-    local pid; pid=$(cat "$1" 2> /dev/null) || return 0
-    if [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$2" ]; then
-        kill "$pid"
-        for _ in $(seq 100); do [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2> /dev/null || break; sleep 0.1; done
-    fi
-    rm -f "$1"
-}
 connect_down() {
-    end_pid "$LAPTOP_DIR/connect.pid" kgctl
-    end_pid "$LAPTOP_DIR/wg-connect.pid" wireguard-go
+    end_started "$LAPTOP_DIR/connect.pid" kgctl
+    end_started "$LAPTOP_DIR/wg-connect.pid" wireguard-go
     rm -f "/var/run/wireguard/$CONNECT_IF.sock"
 }
 ext_reaches_from() {  # pod source-address
     nsx ext ping -c1 -W1 -q -I "$2" "$(pod_ip "$1")" > /dev/null 2>&1
 }
 kgctl_connect() {
-    ip netns exec "${LAB_PREFIX}ext" wireguard-go -f "$CONNECT_IF" < /dev/null > "$LAPTOP_DIR/wg-connect.log" 2>&1 &
-    echo $! > "$LAPTOP_DIR/wg-connect.pid"
-    poll 10 test -S "/var/run/wireguard/$CONNECT_IF.sock" || { echo "wireguard-go did not start"; return 1; }
+    ext_wireguard_go "$CONNECT_IF" wg-connect || return 1
     local t; t=$(date +%s%N)
     ip netns exec "${LAB_PREFIX}ext" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/kgctl" connect laptop2 \
         --allowed-ip 10.5.0.2/32 --interface "$CONNECT_IF" --wireguard-backend userspace \
@@ -107,7 +96,7 @@ kgctl_connect() {
     echo "measured: kgctl connect started → the host pings a pod after $(ms "$t") ms (its first handshake usually reaches n1 before n1 has the Peer: one 5 s retry)" >&2
     poll 10 ext_reaches_from n3-p1 10.5.0.2 || { echo "no ping to n3-p1"; return 1; }
     kctl get peer laptop2 -o json | jq -e '.spec.allowedIPs == ["10.5.0.2/32"]' > /dev/null || { echo "Peer laptop2 missing or wrong"; return 1; }
-    end_pid "$LAPTOP_DIR/connect.pid" kgctl
+    end_started "$LAPTOP_DIR/connect.pid" kgctl
     ! kctl get peer laptop2 > /dev/null 2>&1 || { echo "Peer laptop2 left after SIGTERM"; return 1; }
     [ -z "$(nsx ext ip route show proto 107)" ] || { echo "routes left: $(nsx ext ip route show proto 107)"; return 1; }
     ! nsx ext ip addr show dev "$CONNECT_IF" | grep -q 10.5.0.2 || { echo "address left"; return 1; }

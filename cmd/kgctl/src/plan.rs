@@ -68,13 +68,8 @@ pub struct PlanArgs {
     /// `-f`, the Nodes and Peers come from the API server.
     #[arg(short = 'f', long = "filename")]
     files: Vec<PathBuf>,
-    /// Kubeconfig, when reading from the API server [default: $KUBECONFIG, ~/.kube/config, or
-    /// the in-cluster config].
-    #[arg(long)]
-    kubeconfig: Option<PathBuf>,
-    /// API server URL, overriding the kubeconfig's.
-    #[arg(long)]
-    master: Option<String>,
+    #[command(flatten)]
+    api: crate::source::ApiArgs,
     /// The node to plan for.
     #[arg(long)]
     hostname: String,
@@ -195,14 +190,6 @@ pub fn run(a: &PlanArgs) -> Result<String> {
     })
 }
 
-fn objects(a: &PlanArgs) -> Result<manifests::Objects> {
-    if a.files.is_empty() {
-        crate::source::fetch(a.kubeconfig.as_deref(), a.master.as_deref())
-    } else {
-        manifests::load(&a.files)
-    }
-}
-
 fn inputs(a: &PlanArgs) -> Result<Inputs> {
     let settings = settings(a)?;
     let manifests::Translated {
@@ -210,7 +197,7 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
         peers,
         problems,
         rejected,
-    } = manifests::translate(&objects(a)?, &a.topology_label);
+    } = manifests::translate(&a.api.objects(&a.files)?, &a.topology_label);
     let now = a
         .now
         .or_else(|| nodes.iter().filter_map(|n| n.last_seen).max())

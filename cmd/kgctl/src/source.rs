@@ -2,7 +2,7 @@
 //! (kubeconfig) or Node and Peer manifests (`-f`). Does I/O.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -14,18 +14,46 @@ use kilo_mesh::{Granularity, Snapshot};
 use crate::manifests::{self, NodeProblem, Objects, Rejected};
 use crate::plan::GranularityArg;
 
-/// Where the cluster comes from and how kg was configured to see it.
+/// How to reach the API server, as kubectl would.
 #[derive(Args)]
-pub struct SourceArgs {
-    /// Read Node and Peer manifests (files or directories) instead of asking the API server.
-    #[arg(short = 'f', long = "filename")]
-    files: Vec<PathBuf>,
+pub struct ApiArgs {
     /// Kubeconfig [default: $KUBECONFIG, ~/.kube/config, or the in-cluster config].
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
     /// API server URL, overriding the kubeconfig's.
     #[arg(long)]
     master: Option<String>,
+}
+
+impl ApiArgs {
+    /// A client for the API server.
+    pub async fn client(&self) -> Result<kube::Client> {
+        kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Nodes and Peers from the manifests in `files`, or from the API server when there are none.
+    pub fn objects(&self, files: &[PathBuf]) -> Result<Objects> {
+        if !files.is_empty() {
+            return manifests::load(files);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        rt.block_on(async { fetch_with(&self.client().await?).await })
+    }
+}
+
+/// Where the cluster comes from and how kg was configured to see it.
+#[derive(Args)]
+pub struct SourceArgs {
+    /// Read Node and Peer manifests (files or directories) instead of asking the API server.
+    #[arg(short = 'f', long = "filename")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    api: ApiArgs,
     /// WireGuard subnet kg runs with.
     #[arg(long, default_value = "10.4.0.0/16")]
     subnet: Ipv4Net,
@@ -57,12 +85,7 @@ pub struct Cluster {
 impl SourceArgs {
     /// Reads the cluster from `-f` or the API server.
     pub fn load(&self) -> Result<Cluster> {
-        let objects = if self.files.is_empty() {
-            fetch(self.kubeconfig.as_deref(), self.master.as_deref())?
-        } else {
-            manifests::load(&self.files)?
-        };
-        Ok(self.cluster(&objects))
+        Ok(self.cluster(&self.api.objects(&self.files)?))
     }
 
     /// Manifests were given with `-f`.
@@ -72,9 +95,7 @@ impl SourceArgs {
 
     /// A client for the API server these arguments name.
     pub async fn client(&self) -> Result<kube::Client> {
-        kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
-            .await
-            .map_err(Into::into)
+        self.api.client().await
     }
 
     /// Nodes and Peers in the mesh's terms, with the granularity and time these arguments ask for.
@@ -99,18 +120,6 @@ impl SourceArgs {
             rejected: t.rejected,
         }
     }
-}
-
-/// Nodes and Peers from the API server (`kubeconfig`/`master` as kubectl would pick them).
-pub fn fetch(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<Objects> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
-        let client = kilo_k8s::client::client(kubeconfig, master).await?;
-        fetch_with(&client).await
-    })
 }
 
 /// Nodes and Peers through `client`. A missing Peer CRD means no Peers, not a failure.

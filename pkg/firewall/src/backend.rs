@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 
 use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::rules::{self, RuleOp, TableState};
 use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
-use crate::{ApplyReport, Firewall, apply_families};
+use crate::{ApplyReport, Firewall, apply_families, resolve_families};
 
 /// Tables kg reads and cleans.
 const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
@@ -81,24 +81,10 @@ impl<R: CommandRunner> IptablesFirewall<R> {
 
     /// The families this host can program, v4 first; probes IPv6 once and logs why it is off.
     pub fn families(&mut self) -> Vec<Family> {
-        let v6 = *self.ipv6.get_or_insert_with(|| match self.settings.ipv6 {
-            Ipv6Mode::Disabled => {
-                info!("IPv6 firewall disabled by configuration; programming IPv4 only");
-                false
-            }
-            Ipv6Mode::Auto => match self.runner.ipv6_unavailable() {
-                Some(reason) => {
-                    warn!(%reason, "IPv6 is unavailable; programming the IPv4 firewall only");
-                    false
-                }
-                None => true,
-            },
-        });
-        if v6 {
-            vec![Family::V4, Family::V6]
-        } else {
-            vec![Family::V4]
-        }
+        let runner = &self.runner;
+        resolve_families(&mut self.ipv6, self.settings.ipv6, || {
+            runner.ipv6_unavailable()
+        })
     }
 
     fn run(

@@ -91,3 +91,30 @@ fn apply_families(
         ipv6_skipped: !families.contains(&Family::V6),
     })
 }
+
+/// The families a backend programs, v4 first. IPv6 is decided once (`cache`): off when
+/// configured so, else off when `probe` gives a reason; either way logged once.
+fn resolve_families(
+    cache: &mut Option<bool>,
+    mode: Ipv6Mode,
+    probe: impl FnOnce() -> Option<String>,
+) -> Vec<Family> {
+    let v6 = *cache.get_or_insert_with(|| match mode {
+        Ipv6Mode::Disabled => {
+            tracing::info!("IPv6 firewall disabled by configuration; programming IPv4 only");
+            false
+        }
+        Ipv6Mode::Auto => match probe() {
+            Some(reason) => {
+                tracing::warn!(%reason, "IPv6 is unavailable; programming the IPv4 firewall only");
+                false
+            }
+            None => true,
+        },
+    });
+    if v6 {
+        vec![Family::V4, Family::V6]
+    } else {
+        vec![Family::V4]
+    }
+}

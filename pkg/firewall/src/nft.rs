@@ -5,14 +5,14 @@
 
 use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
 use kilo_mesh::plan::nftables::{TABLE, nft_table};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::backend::Ipv6Mode;
 use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::nft_state::{self, NftOp, TableState};
 use crate::runner::{CommandRunner, Invocation, failed, probe_ipv6_kernel, run_checked, run_raw};
-use crate::{ApplyReport, Firewall, apply_families};
+use crate::{ApplyReport, Firewall, apply_families, resolve_families};
 
 /// The nftables backend.
 pub struct NftablesFirewall<R> {
@@ -42,24 +42,8 @@ impl<R: CommandRunner> NftablesFirewall<R> {
 
     /// The families to program, v4 first; IPv6 unless disabled here or in the kernel.
     pub fn families(&mut self) -> Vec<Family> {
-        let v6 = *self.ipv6.get_or_insert_with(|| match self.ipv6_mode {
-            Ipv6Mode::Disabled => {
-                info!("IPv6 firewall disabled by configuration; programming IPv4 only");
-                false
-            }
-            Ipv6Mode::Auto => match probe_ipv6_kernel(&self.runner) {
-                Some(reason) => {
-                    warn!(%reason, "IPv6 is unavailable; programming the IPv4 firewall only");
-                    false
-                }
-                None => true,
-            },
-        });
-        if v6 {
-            vec![Family::V4, Family::V6]
-        } else {
-            vec![Family::V4]
-        }
+        let runner = &self.runner;
+        resolve_families(&mut self.ipv6, self.ipv6_mode, || probe_ipv6_kernel(runner))
     }
 
     /// kg's table of `family`; `None` when it does not exist.
