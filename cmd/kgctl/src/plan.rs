@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::{ArgAction, Args, ValueEnum};
 use ipnet::{IpNet, Ipv4Net};
 use kilo_mesh::Snapshot;
+use kilo_mesh::plan::firewall::{iptables, nftables};
 use kilo_mesh::plan::{self, LocalFacts, NodePlan, Settings};
 use kilo_mesh::types::{Encapsulate, Granularity, TunnelKind};
 use serde_json::json;
@@ -248,17 +249,25 @@ fn json(
         .into_iter()
         .map(|f| {
             let text = if nftables {
-                json!({ "nft": kilo_mesh::plan::nftables::nft_table(f).render() })
+                json!({ "nft": nftables::nft_table(f).render() })
             } else {
-                json!({ "ipsetRestore": f.render_ipset_restore(), "iptablesRestore": f.render_iptables_restore() })
+                let rules = iptables::ruleset(f);
+                json!({ "ipsetRestore": rules.render_ipset_restore(), "iptablesRestore": rules.render_iptables_restore() })
             };
             (f.family.as_str(), text)
         })
         .collect();
+    // `plan.firewall` keeps its documented iptables form; the neutral intent is beside it
+    let mut plan_doc = serde_json::to_value(plan)?;
+    plan_doc["firewall"] = json!({
+        "v4": iptables::ruleset(&plan.firewall.v4),
+        "v6": iptables::ruleset(&plan.firewall.v6),
+    });
     let doc = json!({
         "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
         "kind": "NodePlan",
-        "plan": plan,
+        "plan": plan_doc,
+        "firewallIntent": plan.firewall,
         "firewallText": firewall_text,
         "wireguardText": plan.wireguard.as_ref().map(kilo_mesh::plan::WireGuardPlan::render),
         "annotationProblems": problems,

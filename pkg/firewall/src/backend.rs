@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan};
+use kilo_mesh::plan::firewall::iptables::{FwTable, IpSetPlan, Ruleset, ruleset};
+use kilo_mesh::plan::firewall::{Family, FirewallPlan};
 use tracing::{debug, info};
 
 use crate::error::FirewallError;
@@ -172,7 +173,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
     }
 
     /// Reads both tables of each family and computes their batches.
-    fn table_batches(&self, fams: &[&FamilyFirewall]) -> Result<Vec<TableBatch>, FirewallError> {
+    fn table_batches(&self, fams: &[Ruleset]) -> Result<Vec<TableBatch>, FirewallError> {
         let mut out = Vec::new();
         for ff in fams {
             for table in TABLES {
@@ -191,11 +192,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
     }
 
     /// Reads everything, then writes sets, rules and finally removes stale sets.
-    fn converge(
-        &mut self,
-        fams: &[&FamilyFirewall],
-        resync: bool,
-    ) -> Result<OpCounts, FirewallError> {
+    fn converge(&self, fams: &[Ruleset], resync: bool) -> Result<OpCounts, FirewallError> {
         let families: Vec<Family> = fams.iter().map(|f| f.family).collect();
         let planned: Vec<&IpSetPlan> = fams.iter().flat_map(|f| f.sets.iter()).collect();
         let current_sets = self.read_sets()?;
@@ -217,7 +214,8 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
         let families = self.families();
         let mut resync_next = self.resync_next;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
-            self.converge(fams, resync)
+            let rendered: Vec<Ruleset> = fams.iter().map(|f| ruleset(f)).collect();
+            self.converge(&rendered, resync)
         });
         self.resync_next = resync_next;
         report
@@ -225,17 +223,8 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
 
     fn clean_up(&mut self) -> Result<ApplyReport, FirewallError> {
         let families = self.families();
-        let empty: Vec<FamilyFirewall> = families
-            .iter()
-            .map(|f| FamilyFirewall {
-                family: *f,
-                sets: Vec::new(),
-                chains: Vec::new(),
-                jumps: Vec::new(),
-            })
-            .collect();
-        let fams: Vec<&FamilyFirewall> = empty.iter().collect();
-        let operations = self.converge(&fams, false)?;
+        let empty: Vec<Ruleset> = families.iter().map(|f| Ruleset::empty(*f)).collect();
+        let operations = self.converge(&empty, false)?;
         info!(operations = operations.total(), "firewall cleaned up");
         Ok(ApplyReport {
             operations,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use kilo_mesh::plan::firewall::iptables::{Ruleset, ruleset};
 use kilo_mesh::plan::firewall::{FamilyFirewall, FirewallPlan};
 
 use crate::metrics::{Backend, OpCounts, Operation};
@@ -37,9 +38,12 @@ impl FakeFirewall {
     }
 }
 
-/// Approximate operations between two family states: set entries and rules that differ.
+/// Approximate operations between two family states: set entries and rules of their iptables
+/// form that differ.
 fn family_delta(old: Option<&FamilyFirewall>, new: &FamilyFirewall, counts: &mut OpCounts) {
     let fam = new.family;
+    let (old, new) = (old.map(ruleset), ruleset(new));
+    let (old, new) = (old.as_ref(), &new);
     for s in &new.sets {
         let before = old
             .and_then(|o| o.sets.iter().find(|x| x.name == s.name))
@@ -50,7 +54,7 @@ fn family_delta(old: Option<&FamilyFirewall>, new: &FamilyFirewall, counts: &mut
         counts.add(Backend::Ipset, fam, Operation::SetAdd, &s.name, added);
         counts.add(Backend::Ipset, fam, Operation::SetDel, &s.name, removed);
     }
-    let rules = |f: &FamilyFirewall| -> BTreeSet<(String, String)> {
+    let rules = |f: &Ruleset| -> BTreeSet<(String, String)> {
         let owned = f
             .chains
             .iter()

@@ -3,8 +3,8 @@
 //! the delta. Nothing outside those tables is read or written. Does process I/O through a
 //! [`CommandRunner`].
 
+use kilo_mesh::plan::firewall::nftables::{TABLE, nft_table};
 use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
-use kilo_mesh::plan::nftables::{TABLE, nft_table};
 use tracing::{debug, info};
 
 use crate::backend::Ipv6Mode;

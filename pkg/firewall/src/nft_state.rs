@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 use kilo_mesh::plan::firewall::Family;
-use kilo_mesh::plan::nftables::{
+use kilo_mesh::plan::firewall::nftables::{
     NftChain, NftRule, NftTable, TABLE, chain_declaration, elements, set_declaration,
 };
 use serde_json::Value;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use ipnet::IpNet;
 use kilo_mesh::plan::firewall::Family;
-use kilo_mesh::plan::nftables::{BaseChain, NftChain, NftRule, NftSet, NftTable};
+use kilo_mesh::plan::firewall::nftables::{BaseChain, NftChain, NftRule, NftSet, NftTable};
 use proptest::prelude::*;
 
 use super::{ChainState, NftOp, SetState, TableState, parse_list, render, table_ops};

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kilo_mesh::plan::firewall::{ChainPlan, Family, FwTable, JumpPlan, Position};
+use kilo_mesh::plan::firewall::Family;
+use kilo_mesh::plan::firewall::iptables::{ChainPlan, FwTable, JumpPlan, Position};
 
 use crate::align::align;
 use crate::error::FirewallError;

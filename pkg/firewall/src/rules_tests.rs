@@ -1,6 +1,6 @@
 //! Unit and snapshot tests of the iptables delta.
 
-use kilo_mesh::plan::firewall::{ChainPlan, FwTable, JumpPlan, Position};
+use kilo_mesh::plan::firewall::iptables::{ChainPlan, FwTable, JumpPlan, Position};
 
 use super::{TableState, parse_save, render, table_ops};
 

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use kilo_mesh::plan::firewall::{Family, IpSetPlan, ipset_create_line};
+use kilo_mesh::plan::firewall::Family;
+use kilo_mesh::plan::firewall::iptables::{IpSetPlan, ipset_create_line};
 
 use crate::error::FirewallError;
 use crate::metrics::{Backend, OpCounts, Operation};

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use kilo_mesh::plan::firewall::{Family, IpSetPlan, SetPurpose};
+use kilo_mesh::plan::firewall::iptables::IpSetPlan;
+use kilo_mesh::plan::firewall::{Family, SetPurpose};
 
 use super::{SetState, parse_save, render, stale_ops, sync_ops};
 

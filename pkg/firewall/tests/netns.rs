@@ -344,14 +344,7 @@ fn hand_damage_is_repaired_exactly() {
     ns.sh("ipset", &["flush", "kilo-mesh-v4"], None);
 
     let report = fw.apply(&plan).unwrap();
-    let entries = plan
-        .v4
-        .sets
-        .iter()
-        .find(|s| s.name == "kilo-mesh-v4")
-        .unwrap()
-        .entries
-        .len();
+    let entries = plan.v4.mesh.len();
     assert_eq!(
         report.operations.lines(),
         sorted(&[
@@ -406,7 +399,7 @@ fn stale_parts_go_and_a_requested_resync_swaps_every_set() {
     let sets = node_plan(&spec)
         .families()
         .iter()
-        .map(|f| f.sets.len())
+        .map(|f| f.sets().len())
         .sum::<usize>() as u64;
     assert_eq!(report.operations.of(Operation::SetSwap), sets);
     assert_eq!(

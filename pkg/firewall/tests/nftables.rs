@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use common::{NodeSpec, TestNs, assert_reapply_writes_nothing, node_cidrs, node_plan};
 use kilo_firewall::{Firewall as _, Operation};
+use kilo_mesh::plan::firewall::nftables::nft_table;
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
-use kilo_mesh::plan::nftables::nft_table;
 
 #[cfg(test)]
 /// `nft list table <family> kilo` (no handles), or "" when the table does not exist.
@@ -218,8 +218,7 @@ fn stale_parts_go_and_a_resync_rewrites_sets_in_one_transaction() {
     fw.apply(&spec(3, None)).unwrap();
     let mut no_forward = spec(3, None);
     for ff in [&mut no_forward.v4, &mut no_forward.v6] {
-        ff.sets
-            .retain(|s| s.name != format!("kilo-forward-{}", ff.family.as_str()));
+        ff.forward = None;
     }
     let report = fw.apply(&no_forward).unwrap();
     let lines = report.operations.lines();

@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use kilo_mesh::annotations::{RawNode, Severity, parse_node};
 use kilo_mesh::plan::firewall::FamilyFirewall;
+use kilo_mesh::plan::firewall::iptables::ruleset;
 use kilo_mesh::plan::{EgressState, LocalFacts};
 
 const MASQ: &str = r#"-m comment --comment "Kilo: NAT remaining packets" -j MASQUERADE"#;
@@ -24,7 +25,8 @@ fn snat(ip: &str) -> String {
 /// The KILO-NAT rules after the mesh RETURN.
 #[cfg(test)]
 fn tail(f: &FamilyFirewall) -> Vec<String> {
-    let chain = f.chains.iter().find(|c| c.name == "KILO-NAT").unwrap();
+    let rules = ruleset(f);
+    let chain = rules.chains.iter().find(|c| c.name == "KILO-NAT").unwrap();
     assert!(
         chain.rules[0].contains("--match-set kilo-mesh-"),
         "first rule returns for the mesh"
@@ -247,9 +249,10 @@ fn egress_changes_touch_only_the_snat_rule() {
     let render = |v: Option<&str>| {
         let n = lab_node(v);
         let p = plan(&snap(&[&n], vec![]), &settings("n1"));
+        let rules = ruleset(&p.firewall.v4);
         (
-            p.firewall.v4.render_iptables_restore(),
-            p.firewall.v4.render_ipset_restore(),
+            rules.render_iptables_restore(),
+            rules.render_ipset_restore(),
         )
     };
     let (none_ipt, none_sets) = render(None);

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{kilo_example, plan, settings, snap};
-use kilo_mesh::plan::nftables::nft_table;
+use kilo_mesh::plan::firewall::nftables::nft_table;
 
 #[cfg(test)]
 fn leader_plan(egress: &str) -> kilo_mesh::NodePlan {
@@ -87,21 +87,19 @@ fn entries_inside_another_are_dropped_adjacent_ones_kept() {
     let p = plan(&snap(&nodes.iter().collect::<Vec<_>>(), vec![]), &s);
     // ipset keeps overlapping members; nftables refuses overlapping intervals
     assert_eq!(
-        kilo_mesh::plan::nftables::without_contained([
+        kilo_mesh::plan::firewall::nftables::without_contained([
             "10.1.0.0/24".parse().unwrap(),
             "10.1.1.0/24".parse().unwrap(),
             "0.0.0.0/0".parse().unwrap(),
         ]),
         ["0.0.0.0/0".parse::<ipnet::IpNet>().unwrap()]
     );
-    let ipset = p
-        .firewall
-        .v4
-        .sets
-        .iter()
-        .find(|s| s.name == "kilo-mesh-v4")
-        .unwrap();
-    assert!(ipset.entries.contains(&"10.42.1.0/24".parse().unwrap()));
+    assert!(
+        p.firewall
+            .v4
+            .mesh
+            .contains(&"10.42.1.0/24".parse().unwrap())
+    );
     let t = nft_table(&p.firewall.v4);
     let mesh = t.sets.iter().find(|s| s.name == "mesh").unwrap();
     let got: Vec<String> = mesh.entries.iter().map(ToString::to_string).collect();

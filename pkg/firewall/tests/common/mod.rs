@@ -10,7 +10,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt as _;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,10 +20,8 @@ use kilo_firewall::{
     Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner, NftablesFirewall,
     RecordingRunner, Settings, which,
 };
-use kilo_mesh::plan::firewall::{
-    ChainPlan, Family, FamilyFirewall, FirewallPlan, FwTable, IpSetPlan, JumpPlan, Position,
-    SetPurpose,
-};
+use kilo_mesh::plan::firewall::iptables::ruleset;
+use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
 use prometheus_client::registry::Registry;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -229,25 +227,8 @@ pub struct NodeSpec {
 pub const MESH_RETURN: &str = "Kilo: do not NAT packets destined for the mesh";
 pub const SNAT: &str = "Kilo: SNAT to the egress IP of this node";
 
-fn rule(matches: &str, comment: &str, target: &str) -> String {
-    let sep = if matches.is_empty() { "" } else { " " };
-    format!("{matches}{sep}-m comment --comment \"{comment}\" -j {target}")
-}
-
-fn set(
-    purpose: SetPurpose,
-    family: Family,
-    entries: impl IntoIterator<Item = String>,
-) -> IpSetPlan {
-    IpSetPlan {
-        name: purpose.set_name(family),
-        purpose,
-        family,
-        entries: entries
-            .into_iter()
-            .map(|e| e.parse::<IpNet>().unwrap())
-            .collect(),
-    }
+fn cidrs<'a>(entries: impl IntoIterator<Item = &'a str>) -> BTreeSet<IpNet> {
+    entries.into_iter().map(|e| e.parse().unwrap()).collect()
 }
 
 /// CIDRs of node `i` in a family: pod CIDR, private IP, WireGuard IP.
@@ -273,7 +254,6 @@ fn extra_cidrs(n: usize) -> Vec<String> {
 }
 
 fn family_plan(spec: &NodeSpec, family: Family) -> FamilyFirewall {
-    let sm = |p: SetPurpose, dir: &str| format!("-m set --match-set {} {dir}", p.set_name(family));
     let (nat_src, nat_dst, service, peer) = match family {
         Family::V4 => (
             node_cidrs(0, family)[0].clone(),
@@ -295,111 +275,18 @@ fn family_plan(spec: &NodeSpec, family: Family) -> FamilyFirewall {
     if family == Family::V4 {
         mesh.extend(extra_cidrs(spec.extra));
     }
-    let mut sets = vec![
-        set(
-            SetPurpose::NatSource,
-            family,
-            [nat_src.clone(), peer.to_owned()],
-        ),
-        set(SetPurpose::NatDestination, family, [nat_dst.to_owned()]),
-        set(SetPurpose::Mesh, family, mesh),
-    ];
-    let mut nat = vec![rule(&sm(SetPurpose::Mesh, "dst"), MESH_RETURN, "RETURN")];
-    let egress = match family {
-        Family::V4 => spec.egress_v4.map(|ip| ip.to_string()),
-        Family::V6 => spec.egress_v6.map(|ip| ip.to_string()),
+    let snat = match family {
+        Family::V4 => spec.egress_v4.map(IpAddr::V4),
+        Family::V6 => spec.egress_v6.map(IpAddr::V6),
     };
-    if let Some(ip) = egress {
-        nat.push(rule("", SNAT, &format!("SNAT --to-source {ip}")));
-    }
-    nat.push(rule("", "Kilo: NAT remaining packets", "MASQUERADE"));
-    let mut chains = vec![ChainPlan {
-        table: FwTable::Nat,
-        name: "KILO-NAT".into(),
-        rules: nat,
-    }];
-    let jump = |table, chain: &str, rule, position| JumpPlan {
-        table,
-        chain: chain.into(),
-        rule,
-        position,
-    };
-    let mut jumps = vec![
-        jump(
-            FwTable::Nat,
-            "POSTROUTING",
-            rule(
-                &sm(SetPurpose::NatSource, "src"),
-                "Kilo: jump to KILO-NAT chain",
-                "KILO-NAT",
-            ),
-            Position::Insert,
-        ),
-        jump(
-            FwTable::Nat,
-            "POSTROUTING",
-            rule(
-                &sm(SetPurpose::NatDestination, "dst"),
-                "Kilo: jump to KILO-NAT chain for allowed location IPs",
-                "KILO-NAT",
-            ),
-            Position::Insert,
-        ),
-    ];
-    if spec.forward {
-        sets.push(set(SetPurpose::Forward, family, [nat_src.clone()]));
-        chains.push(ChainPlan {
-            table: FwTable::Filter,
-            name: "KILO-FORWARD".into(),
-            rules: vec![
-                rule(
-                    &sm(SetPurpose::Forward, "src"),
-                    "Kilo: forward packets from the location CIDRs",
-                    "ACCEPT",
-                ),
-                rule(
-                    &sm(SetPurpose::Forward, "dst"),
-                    "Kilo: forward packets to the location CIDRs",
-                    "ACCEPT",
-                ),
-            ],
-        });
-        jumps.push(jump(
-            FwTable::Filter,
-            "FORWARD",
-            rule("", "Kilo: jump to KILO-FORWARD chain", "KILO-FORWARD"),
-            Position::Insert,
-        ));
-    }
-    if family == Family::V4 {
-        sets.push(set(SetPurpose::Ipip, family, ["192.168.0.2/32".to_owned()]));
-        chains.push(ChainPlan {
-            table: FwTable::Filter,
-            name: "KILO-IPIP".into(),
-            rules: vec![rule(
-                &sm(SetPurpose::Ipip, "src"),
-                "Kilo: allow IPIP traffic",
-                "ACCEPT",
-            )],
-        });
-        jumps.push(jump(
-            FwTable::Filter,
-            "INPUT",
-            rule("-p ipencap", "Kilo: jump to IPIP chain", "KILO-IPIP"),
-            Position::Append,
-        ));
-        jumps.push(jump(
-            FwTable::Filter,
-            "INPUT",
-            rule("-p ipencap", "Kilo: reject other IPIP traffic", "DROP"),
-            Position::Append,
-        ));
-    }
     FamilyFirewall {
         family,
-        sets,
-        chains,
-        jumps,
+        nat_source: cidrs([nat_src.as_str(), peer]),
+        nat_destination: cidrs([nat_dst]),
+        mesh: cidrs(mesh.iter().map(String::as_str)),
+        snat,
+        forward: spec.forward.then(|| cidrs([nat_src.as_str()])),
+        ipip: (family == Family::V4).then(|| cidrs(["192.168.0.2/32"])),
     }
 }
 
@@ -417,7 +304,8 @@ pub fn apply_reference(ns: &TestNs, plan: &FirewallPlan) {
         (&plan.v4, "iptables-restore"),
         (&plan.v6, "ip6tables-restore"),
     ] {
-        ns.sh("ipset", &["restore"], Some(&ff.render_ipset_restore()));
-        ns.sh(prog, &["--noflush"], Some(&ff.render_iptables_restore()));
+        let rules = ruleset(ff);
+        ns.sh("ipset", &["restore"], Some(&rules.render_ipset_restore()));
+        ns.sh(prog, &["--noflush"], Some(&rules.render_iptables_restore()));
     }
 }

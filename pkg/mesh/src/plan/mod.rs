@@ -3,9 +3,7 @@
 
 pub mod cni;
 pub mod firewall;
-pub mod firewall_build;
 pub mod network;
-pub mod nftables;
 pub mod render;
 pub mod routes;
 pub mod wireguard;
@@ -122,7 +120,7 @@ pub fn plan_for(
         .find(|n| n.name == me.name)
         .unwrap_or(me);
     let egress = egress_status(raw_me, facts);
-    let firewall = firewall_build::firewall_plan(
+    let firewall = firewall::firewall_plan(
         topo,
         settings,
         &egress,

@@ -54,16 +54,17 @@ impl NodePlan {
             };
             if nftables {
                 section(&mut out, &format!("Firewall {name}: nft -f"));
-                out.push_str(&super::nftables::nft_table(fam).render());
+                out.push_str(&super::firewall::nftables::nft_table(fam).render());
                 continue;
             }
+            let rules = super::firewall::iptables::ruleset(fam);
             section(&mut out, &format!("Firewall {name}: ipset restore"));
-            out.push_str(&fam.render_ipset_restore());
+            out.push_str(&rules.render_ipset_restore());
             section(
                 &mut out,
                 &format!("Firewall {name}: iptables-restore --noflush"),
             );
-            out.push_str(&fam.render_iptables_restore());
+            out.push_str(&rules.render_iptables_restore());
         }
         if let Some(cni) = &self.cni {
             section(&mut out, "CNI conflist");

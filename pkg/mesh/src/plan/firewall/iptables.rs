@@ -1,55 +1,20 @@
-//! The firewall plan of one node, as data: per family, the kernel sets that hold every per-CIDR
-//! match, the chains kg owns with their full (static) content, and the few jump rules kg keeps in
-//! built-in chains. Also renders it as `iptables-restore` and `ipset restore` text. No I/O.
+//! The iptables rendering of the firewall intent: per family, one `hash:net` ipset per set, the
+//! chains kg owns (`KILO-NAT`, `KILO-FORWARD`, `KILO-IPIP`) with their full content, and the few
+//! jump rules kg keeps in built-in chains; and their `iptables-restore` / `ipset restore` text.
+//! No I/O.
 //!
-//! Rules are kept in the exact text `iptables-save` prints, so an adapter can compare them with
+//! Rules are kept in the exact text `iptables-save` prints, so the adapter can compare them with
 //! what it reads back without re-parsing.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::Serialize;
 
-/// Address family of a firewall object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    /// IPv4 (`iptables`, ipset `family inet`).
-    V4,
-    /// IPv6 (`ip6tables`, ipset `family inet6`).
-    V6,
-}
+use super::{Family, FamilyFirewall, SetPurpose, comments};
 
 impl Family {
-    /// The family of an address.
-    #[must_use]
-    pub const fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(_) => Self::V4,
-            IpAddr::V6(_) => Self::V6,
-        }
-    }
-
-    /// The family of a network.
-    #[must_use]
-    pub const fn of_net(net: &IpNet) -> Self {
-        match net {
-            IpNet::V4(_) => Self::V4,
-            IpNet::V6(_) => Self::V6,
-        }
-    }
-
-    /// `v4` / `v6`, used in set names and metric labels.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::V4 => "v4",
-            Self::V6 => "v6",
-        }
-    }
-
     /// The ipset `family` keyword.
     #[must_use]
     pub const fn ipset_family(self) -> &'static str {
@@ -81,32 +46,7 @@ impl FwTable {
     }
 }
 
-/// What a kernel set is for. Each purpose has one set per family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SetPurpose {
-    /// Sources whose traffic goes through `KILO-NAT` (local pod CIDRs, peers).
-    NatSource,
-    /// Destinations whose traffic goes through `KILO-NAT` (the location's allowed IPs).
-    NatDestination,
-    /// Mesh destinations that are never NATed (pods, nodes, WireGuard IPs, peers, services).
-    Mesh,
-    /// CIDRs accepted in `FORWARD` (`--iptables-forward-rules`).
-    Forward,
-    /// Private IPs allowed to send IPIP to this node.
-    Ipip,
-}
-
 impl SetPurpose {
-    /// Every purpose, in rendering order.
-    pub const ALL: [Self; 5] = [
-        Self::NatSource,
-        Self::NatDestination,
-        Self::Mesh,
-        Self::Forward,
-        Self::Ipip,
-    ];
-
     /// The ipset name for this purpose and family (≤ 31 bytes), e.g. `kilo-mesh-v4`.
     #[must_use]
     pub fn set_name(self, family: Family) -> String {
@@ -168,9 +108,9 @@ pub struct JumpPlan {
     pub position: Position,
 }
 
-/// The firewall of one family.
+/// The iptables form of one family's firewall.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FamilyFirewall {
+pub struct Ruleset {
     /// The family.
     pub family: Family,
     /// Kernel sets, one per [`SetPurpose`] that the rules reference.
@@ -181,40 +121,16 @@ pub struct FamilyFirewall {
     pub jumps: Vec<JumpPlan>,
 }
 
-/// The firewall plan of one node: both families.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FirewallPlan {
-    /// IPv4 (`iptables`).
-    pub v4: FamilyFirewall,
-    /// IPv6 (`ip6tables`).
-    pub v6: FamilyFirewall,
-}
-
-impl FirewallPlan {
-    /// Both families, v4 first.
+impl Ruleset {
+    /// No sets, chains or jumps: what clean-up converges to.
     #[must_use]
-    pub fn families(&self) -> [&FamilyFirewall; 2] {
-        [&self.v4, &self.v6]
-    }
-}
-
-impl FamilyFirewall {
-    /// The egress address of the `SNAT --to-source` rule in `KILO-NAT`, if there is one (the
-    /// rule [`super::firewall_build`] writes when an egress IP is in force).
-    #[must_use]
-    pub fn snat_address(&self) -> Option<IpAddr> {
-        self.chains
-            .iter()
-            .filter(|c| c.table == FwTable::Nat)
-            .flat_map(|c| c.rules.iter())
-            .find_map(|r| {
-                r.split_once("-j SNAT --to-source ")?
-                    .1
-                    .split(' ')
-                    .next()?
-                    .parse()
-                    .ok()
-            })
+    pub const fn empty(family: Family) -> Self {
+        Self {
+            family,
+            sets: Vec::new(),
+            chains: Vec::new(),
+            jumps: Vec::new(),
+        }
     }
 
     /// The chains and jumps of one table.
@@ -292,12 +208,129 @@ pub fn ipset_create_line(name: &str, family: Family) -> String {
     )
 }
 
-/// Splits a default route (`/0`), which `hash:net` cannot hold, into its two halves.
+/// The owned NAT chain.
+pub const NAT_CHAIN: &str = "KILO-NAT";
+/// The owned forward chain.
+pub const FORWARD_CHAIN: &str = "KILO-FORWARD";
+/// The owned IPIP chain.
+pub const IPIP_CHAIN: &str = "KILO-IPIP";
+
+fn set_match(purpose: SetPurpose, family: Family, dir: &str) -> String {
+    format!("-m set --match-set {} {dir}", purpose.set_name(family))
+}
+
+fn rule(matches: &str, comment: &str, target: &str) -> String {
+    let sep = if matches.is_empty() { "" } else { " " };
+    format!("{matches}{sep}-m comment --comment \"{comment}\" -j {target}")
+}
+
+fn jump(table: FwTable, chain: &str, rule: String, position: Position) -> JumpPlan {
+    JumpPlan {
+        table,
+        chain: chain.to_owned(),
+        rule,
+        position,
+    }
+}
+
+/// `KILO-NAT`: mesh destinations return, then SNAT to the egress address (when in force), then
+/// MASQUERADE.
+fn nat_chain(ff: &FamilyFirewall) -> ChainPlan {
+    let mut rules = vec![rule(
+        &set_match(SetPurpose::Mesh, ff.family, "dst"),
+        comments::MESH_RETURN,
+        "RETURN",
+    )];
+    if let Some(ip) = ff.snat {
+        rules.push(rule("", comments::SNAT, &format!("SNAT --to-source {ip}")));
+    }
+    rules.push(rule("", comments::MASQUERADE, "MASQUERADE"));
+    ChainPlan {
+        table: FwTable::Nat,
+        name: NAT_CHAIN.to_owned(),
+        rules,
+    }
+}
+
+/// The two `POSTROUTING` jumps to `KILO-NAT`, by source and by destination.
+fn nat_jumps(family: Family) -> [JumpPlan; 2] {
+    let to_nat = |purpose, dir, comment| {
+        let r = rule(&set_match(purpose, family, dir), comment, NAT_CHAIN);
+        jump(FwTable::Nat, "POSTROUTING", r, Position::Insert)
+    };
+    [
+        to_nat(SetPurpose::NatSource, "src", comments::JUMP_SRC),
+        to_nat(SetPurpose::NatDestination, "dst", comments::JUMP_DST),
+    ]
+}
+
+/// `KILO-FORWARD` accepting the forward set both ways, and its `FORWARD` jump.
+fn forward_rules(family: Family) -> (ChainPlan, JumpPlan) {
+    let m = |dir| set_match(SetPurpose::Forward, family, dir);
+    let chain = ChainPlan {
+        table: FwTable::Filter,
+        name: FORWARD_CHAIN.to_owned(),
+        rules: vec![
+            rule(&m("src"), comments::FORWARD_SRC, "ACCEPT"),
+            rule(&m("dst"), comments::FORWARD_DST, "ACCEPT"),
+        ],
+    };
+    let j = rule("", comments::JUMP_FORWARD, FORWARD_CHAIN);
+    (chain, jump(FwTable::Filter, "FORWARD", j, Position::Insert))
+}
+
+/// `KILO-IPIP` accepting the IPIP set, and the `INPUT` jump to it followed by the drop of any
+/// other IPIP.
+fn ipip_rules(family: Family) -> (ChainPlan, [JumpPlan; 2]) {
+    let chain = ChainPlan {
+        table: FwTable::Filter,
+        name: IPIP_CHAIN.to_owned(),
+        rules: vec![rule(
+            &set_match(SetPurpose::Ipip, family, "src"),
+            comments::ALLOW_IPIP,
+            "ACCEPT",
+        )],
+    };
+    let input = |comment, target| {
+        let r = rule("-p ipencap", comment, target);
+        jump(FwTable::Filter, "INPUT", r, Position::Append)
+    };
+    let jumps = [
+        input(comments::JUMP_IPIP, IPIP_CHAIN),
+        input(comments::DROP_IPIP, "DROP"),
+    ];
+    (chain, jumps)
+}
+
+/// The iptables form of one family's intent.
 #[must_use]
-pub fn set_entries(net: IpNet) -> Vec<IpNet> {
-    if net.prefix_len() == 0 {
-        net.subnets(1).map(Iterator::collect).unwrap_or_default()
-    } else {
-        vec![net.trunc()]
+pub fn ruleset(ff: &FamilyFirewall) -> Ruleset {
+    let sets = ff
+        .sets()
+        .into_iter()
+        .map(|(purpose, entries)| IpSetPlan {
+            name: purpose.set_name(ff.family),
+            purpose,
+            family: ff.family,
+            entries: entries.clone(),
+        })
+        .collect();
+    let mut chains = vec![nat_chain(ff)];
+    let mut jumps = Vec::from(nat_jumps(ff.family));
+    if ff.forward.is_some() {
+        let (chain, j) = forward_rules(ff.family);
+        chains.push(chain);
+        jumps.push(j);
+    }
+    if ff.ipip.is_some() {
+        let (chain, j) = ipip_rules(ff.family);
+        chains.push(chain);
+        jumps.extend(j);
+    }
+    Ruleset {
+        family: ff.family,
+        sets,
+        chains,
+        jumps,
     }
 }

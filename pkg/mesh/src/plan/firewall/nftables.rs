@@ -1,6 +1,7 @@
-//! The firewall plan of one family as an nftables table that kg owns entirely (`ip kilo`,
-//! `ip6 kilo`): interval sets instead of ipsets, base chains instead of jumps from built-in
-//! chains, and the same rules as the iptables form. Also renders it as `nft -f` text. No I/O.
+//! The nftables rendering of the firewall intent: per family a table that kg owns entirely
+//! (`ip kilo`, `ip6 kilo`), with interval sets instead of ipsets, base chains instead of jumps
+//! from built-in chains, and the same rules as the [`super::iptables`] rendering; and its
+//! `nft -f` text. No I/O.
 //!
 //! Every rule carries a comment that identifies it within its chain (the SNAT rule's comment
 //! names its address), so an adapter can compare rules by comment without parsing expressions.
@@ -11,8 +12,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::firewall::{Family, FamilyFirewall, SetPurpose};
-use super::firewall_build::comments;
+use super::{Family, FamilyFirewall, SetPurpose, comments};
 
 /// The table name kg owns in both families.
 pub const TABLE: &str = "kilo";
@@ -130,10 +130,6 @@ fn rule(comment: impl Into<String>, body: String) -> NftRule {
     }
 }
 
-fn has(ff: &FamilyFirewall, purpose: SetPurpose) -> bool {
-    ff.sets.iter().any(|s| s.purpose == purpose)
-}
-
 /// A base chain with `policy accept` (kg's chains only ever accept, return or NAT).
 fn base_chain(
     name: &'static str,
@@ -159,7 +155,7 @@ fn nat_chain(ff: &FamilyFirewall) -> NftChain {
         comments::MESH_RETURN,
         format!("{f} daddr @mesh return"),
     )];
-    if let Some(ip) = ff.snat_address() {
+    if let Some(ip) = ff.snat {
         rules.push(rule(snat_comment(ip), format!("snat to {ip}")));
     }
     rules.push(rule(comments::MASQUERADE, "masquerade".to_owned()));
@@ -175,11 +171,11 @@ fn nat_chain(ff: &FamilyFirewall) -> NftChain {
 pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
     let f = ff.family.nft_family();
     let sets = ff
-        .sets
-        .iter()
-        .map(|s| NftSet {
-            name: nft_set_name(s.purpose),
-            entries: without_contained(s.entries.iter().copied()),
+        .sets()
+        .into_iter()
+        .map(|(purpose, entries)| NftSet {
+            name: nft_set_name(purpose),
+            entries: without_contained(entries.iter().copied()),
         })
         .collect();
     let mut chains = vec![base_chain(
@@ -190,7 +186,7 @@ pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
             rule(comments::JUMP_DST, format!("{f} daddr @nat-dst jump nat")),
         ],
     )];
-    if has(ff, SetPurpose::Forward) {
+    if ff.forward.is_some() {
         chains.push(base_chain(
             "forward",
             ("filter", "forward", 0),
@@ -200,7 +196,7 @@ pub fn nft_table(ff: &FamilyFirewall) -> NftTable {
             ],
         ));
     }
-    if has(ff, SetPurpose::Ipip) && ff.family == Family::V4 {
+    if ff.ipip.is_some() {
         chains.push(base_chain(
             "input",
             ("filter", "input", 0),
