@@ -5,18 +5,11 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
-use ipnet::IpNet;
+use kilo_mesh::local::HostFacts;
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::types::{IfName, WgKey};
 
-/// An address on one of the node's interfaces.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeAddress {
-    /// The interface.
-    pub iface: IfName,
-    /// The address with its prefix.
-    pub net: IpNet,
-}
+pub use kilo_mesh::local::NodeAddress;
 
 /// A WireGuard peer as the device reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +29,7 @@ pub struct PeerStatus {
 /// What kg observes on its node before planning.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observed {
-    /// Global addresses of the node (excluding kg's own links and pod bridges).
+    /// Addresses on the node's own interfaces ([`kilo_mesh::local::is_node_interface`]).
     pub addresses: Vec<NodeAddress>,
     /// The interface of the default route, if any.
     pub default_iface: Option<IfName>,
@@ -51,6 +44,15 @@ impl Observed {
     #[must_use]
     pub fn ips(&self) -> Vec<IpAddr> {
         self.addresses.iter().map(|a| a.net.addr()).collect()
+    }
+
+    /// What the node-local decisions of the core ([`kilo_mesh::local`]) need.
+    #[must_use]
+    pub fn host_facts(&self) -> HostFacts {
+        HostFacts {
+            addresses: self.addresses.clone(),
+            default_iface: self.default_iface.clone(),
+        }
     }
 }
 

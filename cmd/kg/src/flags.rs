@@ -7,61 +7,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser, ValueEnum};
-use ipnet::{IpNet, Ipv4Net};
-use kilo_mesh::types::{Encapsulate, Granularity, IfName, NodeName, TunnelKind};
+use kilo_mesh::flags::MeshFlags;
+use kilo_mesh::types::{NodeName, WireGuardBackend};
 
 /// Where kg reads Nodes and Peers from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
     /// The Kubernetes API.
     Kubernetes,
-}
-
-/// `--encapsulate`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum EncapsulateArg {
-    /// Always encapsulate inside a location.
-    Always,
-    /// Only between subnets.
-    Crosssubnet,
-    /// Never.
-    Never,
-}
-
-/// `--mesh-granularity`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum GranularityArg {
-    /// One segment per location.
-    Location,
-    /// One segment per node.
-    Full,
-}
-
-/// `--firewall-backend`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FirewallBackend {
-    /// `iptables-restore` + `ipset`.
-    Iptables,
-    /// nftables: kg's own tables `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family.
-    Nftables,
-}
-
-/// `--wireguard-backend`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WireGuardBackend {
-    /// Kernel WireGuard over netlink.
-    Kernel,
-    /// wireguard-go / boringtun over the UAPI socket.
-    Userspace,
-}
-
-/// `--tunnel`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum TunnelArg {
-    /// IP-in-IP on tunl0 (Kilo's).
-    Ipip,
-    /// VXLAN on kilo.vxlan.
-    Vxlan,
 }
 
 /// `--log-level`.
@@ -86,6 +39,9 @@ pub enum LogLevel {
 #[command(name = "kg", version, about)]
 #[allow(clippy::struct_excessive_bools, reason = "one field per boolean flag")]
 pub struct Flags {
+    /// The flags that decide the plan, shared with `kgctl plan`.
+    #[command(flatten)]
+    pub mesh: MeshFlags,
     /// Where to read Nodes and Peers.
     #[arg(long, env = "KILO_BACKEND", value_enum, default_value = "kubernetes")]
     pub backend: Backend,
@@ -95,9 +51,6 @@ pub struct Flags {
     /// Also delete the WireGuard interface on shutdown.
     #[arg(long, env = "KILO_CLEAN_UP_INTERFACE", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub clean_up_interface: bool,
-    /// Manage pod networking (NAT for local pods and the CNI config).
-    #[arg(long, env = "KILO_CNI", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub cni: bool,
     /// Where to write the CNI conflist.
     #[arg(
         long,
@@ -111,88 +64,24 @@ pub struct Flags {
     /// Create the WireGuard interface (kernel backend) instead of expecting it to exist.
     #[arg(long, env = "KILO_CREATE_INTERFACE", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub create_interface: bool,
-    /// Encapsulation inside a location.
-    #[arg(long, env = "KILO_ENCAPSULATE", value_enum, default_value = "always")]
-    pub encapsulate: EncapsulateArg,
-    /// The tunnel used by encapsulation.
-    #[arg(long, env = "KILO_TUNNEL", value_enum, default_value = "ipip")]
-    pub tunnel: TunnelArg,
     /// This node's name [default: the host name].
     #[arg(long, env = "KILO_HOSTNAME")]
     pub hostname: Option<String>,
-    /// The WireGuard interface.
-    #[arg(long, env = "KILO_INTERFACE", default_value = "kilo0")]
-    pub interface: String,
-    /// Ranges in which to look for the private IP (repeatable).
-    #[arg(
-        long = "internal-cidr",
-        env = "KILO_INTERNAL_CIDR",
-        value_delimiter = ','
-    )]
-    pub internal_cidrs: Vec<IpNet>,
-    /// Add FORWARD accept rules for the location's CIDRs.
-    #[arg(long, env = "KILO_IPTABLES_FORWARD_RULES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub iptables_forward_rules: bool,
     /// kubeconfig path [default: $KUBECONFIG, ~/.kube/config, else the in-cluster config].
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// Address for /metrics, /healthz, /readyz, /graph.
     #[arg(long, env = "KILO_LISTEN", default_value = ":1107")]
     pub listen: String,
-    /// Route inside a location over the private network.
-    #[arg(long, env = "KILO_LOCAL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub local: bool,
     /// Log level.
     #[arg(long, env = "KILO_LOG_LEVEL", value_enum, default_value = "info")]
     pub log_level: LogLevel,
     /// API server address (overrides the kubeconfig's).
     #[arg(long, env = "KILO_MASTER")]
     pub master: Option<String>,
-    /// Mesh granularity.
-    #[arg(
-        long,
-        env = "KILO_MESH_GRANULARITY",
-        value_enum,
-        default_value = "location"
-    )]
-    pub mesh_granularity: GranularityArg,
-    /// WireGuard MTU, or `auto` (underlay MTU - 80, 1420 when unknown).
-    #[arg(long, env = "KILO_MTU", default_value = "auto")]
-    pub mtu: String,
-    /// WireGuard listen port.
-    #[arg(long, env = "KILO_PORT", default_value_t = 51820)]
-    pub port: u16,
-    /// Prefer the private address as the endpoint even when a public one exists.
-    #[arg(long, env = "KILO_PRIORITISE_PRIVATE_ADDRESSES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub prioritise_private_addresses: bool,
     /// Full reconcile period even without events.
     #[arg(long, env = "KILO_RESYNC_PERIOD", default_value = "30s", value_parser = kilo_mesh::types::parse_duration)]
     pub resync_period: Duration,
-    /// Service CIDRs, never NATed (repeatable).
-    #[arg(
-        long = "service-cidr",
-        env = "KILO_SERVICE_CIDR",
-        value_delimiter = ','
-    )]
-    pub service_cidrs: Vec<IpNet>,
-    /// WireGuard subnet.
-    #[arg(long, env = "KILO_SUBNET", default_value = "10.4.0.0/16")]
-    pub subnet: Ipv4Net,
-    /// Label holding a node's location.
-    #[arg(
-        long,
-        env = "KILO_TOPOLOGY_LABEL",
-        default_value = "topology.kubernetes.io/region"
-    )]
-    pub topology_label: String,
-    /// Firewall backend.
-    #[arg(
-        long,
-        env = "KILO_FIREWALL_BACKEND",
-        value_enum,
-        default_value = "iptables"
-    )]
-    pub firewall_backend: FirewallBackend,
     /// WireGuard backend.
     #[arg(
         long,
@@ -229,10 +118,8 @@ pub struct Config {
     pub flags: Flags,
     /// This node.
     pub hostname: NodeName,
-    /// Mesh settings without the MTU (resolved once the underlay is known).
+    /// Mesh settings; the MTU is resolved again once the underlay's is known.
     pub mesh: kilo_mesh::Settings,
-    /// `--mtu` when not `auto`.
-    pub mtu: Option<u32>,
     /// HTTP address.
     pub listen: SocketAddr,
 }
@@ -245,41 +132,12 @@ impl Flags {
             None => hostname()?,
         };
         let hostname: NodeName = host.parse().context("--hostname")?;
-        let interface: IfName = self.interface.parse().context("--interface")?;
-        let mtu = match self.mtu.as_str() {
-            "auto" => None,
-            m => Some(m.parse::<u32>().with_context(|| format!("--mtu {m:?}"))?),
-        };
-        let mesh = kilo_mesh::Settings {
-            hostname: hostname.clone(),
-            granularity: match self.mesh_granularity {
-                GranularityArg::Location => Granularity::Location,
-                GranularityArg::Full => Granularity::Full,
-            },
-            subnet: self.subnet,
-            port: self.port,
-            interface,
-            encapsulate: match self.encapsulate {
-                EncapsulateArg::Always => Encapsulate::Always,
-                EncapsulateArg::Crosssubnet => Encapsulate::CrossSubnet,
-                EncapsulateArg::Never => Encapsulate::Never,
-            },
-            tunnel: match self.tunnel {
-                TunnelArg::Ipip => TunnelKind::Ipip,
-                TunnelArg::Vxlan => TunnelKind::Vxlan,
-            },
-            service_cidrs: self.service_cidrs.clone(),
-            forward_rules: self.iptables_forward_rules,
-            cni: self.cni,
-            local: self.local,
-            mtu: mtu.unwrap_or(1420),
-        };
+        let mesh = self.mesh.settings(hostname.clone(), None)?;
         let listen = parse_listen(&self.listen)?;
         Ok(Config {
             flags: self,
             hostname,
             mesh,
-            mtu,
             listen,
         })
     }
@@ -319,15 +177,16 @@ mod tests {
     #[test]
     fn defaults_match_kilo() {
         let f = Flags::try_parse_from(["kg", "--hostname", "n1"]).unwrap();
-        assert!(f.clean_up && f.cni && f.local && f.create_interface);
-        assert!(!f.iptables_forward_rules && !f.clean_up_interface);
-        assert_eq!(f.port, 51820);
+        assert!(f.clean_up && f.mesh.cni && f.mesh.local && f.create_interface);
+        assert!(!f.mesh.iptables_forward_rules && !f.clean_up_interface);
+        assert_eq!(f.mesh.port, 51820);
         assert_eq!(f.listen, ":1107");
-        assert_eq!(f.subnet.to_string(), "10.4.0.0/16");
+        assert_eq!(f.mesh.subnet.to_string(), "10.4.0.0/16");
         assert_eq!(f.resync_period, Duration::from_secs(30));
         let c = f.into_config().unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:1107");
-        assert_eq!(c.mtu, None);
+        assert_eq!(c.flags.mesh.mtu, kilo_mesh::local::MtuSetting::Auto);
+        assert_eq!(c.mesh.mtu, 1420);
     }
 
     #[test]
@@ -340,7 +199,7 @@ mod tests {
             "--iptables-forward-rules=true",
         ])
         .unwrap();
-        assert!(f.clean_up_interface && !f.clean_up && f.iptables_forward_rules);
+        assert!(f.clean_up_interface && !f.clean_up && f.mesh.iptables_forward_rules);
         assert!(Flags::try_parse_from(["kg", "--hostname=n1", "--cni=maybe"]).is_err());
     }
 }

@@ -4,7 +4,6 @@
 mod dataplane;
 mod flags;
 mod http;
-mod local;
 mod metrics;
 mod node_dataplane;
 mod reconcile;
@@ -78,7 +77,7 @@ async fn run(cfg: Config) -> Result<()> {
     let client = kube_client(&cfg).await?;
     let cluster = KubeCluster::start(
         client,
-        cfg.flags.topology_label.clone(),
+        cfg.flags.mesh.topology_label.clone(),
         cfg.hostname.as_str(),
     );
     cluster.wait_ready().await;

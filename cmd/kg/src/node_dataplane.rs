@@ -9,14 +9,14 @@ use kilo_firewall::{
 };
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
-use kilo_mesh::types::{IfName, WgKey};
+use kilo_mesh::types::{FirewallBackend, IfName, WgKey};
 use kilo_netlink::{Network as _, NetworkEvent, RtNetlink};
-use kilo_wireguard::{Backend, PrivateKey, WireGuard};
+use kilo_wireguard::{PrivateKey, WireGuard};
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
-use crate::flags::{Config, FirewallBackend, WireGuardBackend};
+use crate::flags::Config;
 
 /// The node's dataplane.
 pub struct NodeDataplane {
@@ -38,12 +38,8 @@ impl NodeDataplane {
             format!("loading the WireGuard key {}", cfg.flags.key_file.display())
         })?;
         let public = key.public_key();
-        let backend = match cfg.flags.wireguard_backend {
-            WireGuardBackend::Kernel => Backend::Kernel,
-            WireGuardBackend::Userspace => Backend::Userspace,
-        };
         let wireguard = kilo_wireguard::driver(
-            backend,
+            cfg.flags.wireguard_backend,
             &cfg.flags.wireguard_socket_dir,
             cfg.flags.create_interface,
         );
@@ -56,7 +52,7 @@ impl NodeDataplane {
             }
         };
         let metrics = FirewallMetrics::register(registry);
-        let firewall: Box<dyn Firewall> = match cfg.flags.firewall_backend {
+        let firewall: Box<dyn Firewall> = match cfg.flags.mesh.firewall_backend {
             FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
                 SystemRunner,
                 metrics,
@@ -108,15 +104,6 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
-/// Interfaces whose addresses say nothing about the node itself.
-fn skip_iface(name: &str, wg: &str) -> bool {
-    name == wg
-        || name == "lo"
-        || name == "kube-bridge"
-        || name.starts_with("veth")
-        || name == "kilo.vxlan"
-}
-
 impl Dataplane for NodeDataplane {
     fn public_key(&self) -> WgKey {
         self.public
@@ -130,7 +117,7 @@ impl Dataplane for NodeDataplane {
             .await
             .context("listing the node's addresses")?
             .into_iter()
-            .filter(|a| !skip_iface(&a.interface, &wg))
+            .filter(|a| kilo_mesh::local::is_node_interface(&a.interface, &wg))
             .filter_map(|a| {
                 Some(NodeAddress {
                     iface: a.interface.parse().ok()?,
@@ -138,17 +125,26 @@ impl Dataplane for NodeDataplane {
                 })
             })
             .collect();
-        let private = addresses
-            .iter()
-            .find(|a| a.net.addr().is_ipv4())
-            .map(|a| a.iface.clone());
+        let default_iface = match self.network.default_interface().await {
+            Ok(i) => i.and_then(|i| i.parse().ok()),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the default route failed");
+                None
+            }
+        };
+        let private = default_iface.clone().or_else(|| {
+            addresses
+                .iter()
+                .find(|a| a.net.addr().is_ipv4())
+                .map(|a| a.iface.clone())
+        });
         let underlay_mtu = match &private {
             Some(i) => self.network.mtu(i.as_str()).await.ok(),
             None => None,
         };
         Ok(Observed {
             addresses,
-            default_iface: None,
+            default_iface,
             underlay_mtu,
             peers: self.peers(),
         })

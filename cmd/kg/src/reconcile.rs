@@ -7,22 +7,23 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kilo_k8s::cluster::{Cluster, ClusterView, Notice, NoticeDedup, Target};
+use kilo_k8s::cluster::{Cluster, ClusterView};
 use kilo_k8s::{OwnFacts, own_annotations};
 use kilo_mesh::annotations::keys;
-use kilo_mesh::plan::{EgressState, LocalFacts, NodePlan};
+use kilo_mesh::local::{self, Discovered, HEARTBEAT_SECS};
+use kilo_mesh::notice::{self, NoticeDedup, Refusal, Target};
+use kilo_mesh::plan::{LocalFacts, NodePlan};
 use kilo_mesh::{Snapshot, Topology};
 
 use crate::dataplane::{Dataplane, Observed};
 use crate::flags::Config;
 use crate::http::Shared;
-use crate::local::{self, Discovered};
 use crate::metrics::{Metrics, PeerLabels};
 
 /// How long to wait for more events after the first one.
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How often `last-seen` is refreshed (a node is ready while it is under 60 s old).
-const HEARTBEAT: Duration = Duration::from_secs(20);
+const HEARTBEAT: Duration = Duration::from_secs(HEARTBEAT_SECS.unsigned_abs());
 
 /// The loop's state.
 pub struct Reconciler<C, D> {
@@ -91,7 +92,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             .cluster
             .publish(&self.cfg.hostname, &BTreeMap::new())
             .await;
-        if self.cfg.flags.cni {
+        if self.cfg.mesh.cni {
             let _ = std::fs::remove_file(&self.cfg.flags.cni_path);
         }
         dp?;
@@ -115,7 +116,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         };
         let (topo, plan, discovered) = result;
-        let stale = published_is_stale(&view, &self.cfg.hostname, self.dp.public_key());
+        let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
+        let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
         self.publish(&plan, &discovered, &observed, stale).await;
         match self.dp.apply(&plan).await {
             Ok(applied) => {
@@ -130,7 +132,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             }
         }
         self.write_cni(&plan);
-        self.report(&view, &plan).await;
+        let reporter = notice::reports_cluster_problems(&topo, &self.cfg.hostname);
+        self.report(&view, &plan, reporter).await;
         self.observe_metrics(&topo, &plan, &observed);
         if let Ok(mut g) = self.shared.graph.write() {
             *g = Some(kilo_mesh::graph::to_dot(&topo));
@@ -147,13 +150,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         observed: &Observed,
     ) -> Option<(Topology, NodePlan, Discovered)> {
         let f = &self.cfg.flags;
-        let discovered = local::discover(
-            observed,
-            f.interface.as_str(),
-            &f.internal_cidrs,
-            f.port,
-            f.prioritise_private_addresses,
-        );
+        let discovered = local::discover(&observed.host_facts(), &f.mesh.discover_settings());
         let mut nodes: Vec<kilo_mesh::Node> = view.nodes.iter().map(|e| e.node.clone()).collect();
         let Some(me) = nodes.iter_mut().find(|n| n.name == self.cfg.hostname) else {
             tracing::warn!(node = %self.cfg.hostname, "this node is not in the cluster (yet)");
@@ -166,15 +163,11 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             now: now(),
         };
         let mut settings = self.cfg.mesh.clone();
-        settings.mtu = self
-            .cfg
-            .mtu
-            .or(observed.underlay_mtu.map(|m| m.saturating_sub(80)))
-            .unwrap_or(1420);
+        settings.mtu = local::resolve_mtu(f.mesh.mtu, observed.underlay_mtu);
         let facts = LocalFacts {
             private_iface: discovered.iface.clone(),
             addresses: Some(observed.ips()),
-            portmap: self.cfg.flags.cni_bin_dir.join("portmap").exists(),
+            portmap: f.cni_bin_dir.join("portmap").exists(),
         };
         let topo = match Topology::new(
             &snapshot,
@@ -254,8 +247,22 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         }
     }
 
-    async fn report(&mut self, view: &ClusterView, plan: &NodePlan) {
-        let notices = notices(view, plan, &self.cfg.hostname);
+    async fn report(&mut self, view: &ClusterView, plan: &NodePlan, reporter: bool) {
+        let me = &self.cfg.hostname;
+        let problems = view
+            .nodes
+            .iter()
+            .find(|e| &e.node.name == me)
+            .map_or(&[][..], |e| e.problems.as_slice());
+        let refused: Vec<Refusal<'_>> = view
+            .rejected_peers
+            .iter()
+            .map(|r| Refusal {
+                name: &r.name,
+                reason: &r.reason,
+            })
+            .collect();
+        let notices = notice::notices(me, problems, plan, &refused, reporter);
         for n in self.notices.fresh(notices) {
             self.metrics.error(match n.target {
                 Target::Node(_) => "annotation",
@@ -312,63 +319,6 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 .set(i64::try_from(p.tx_bytes).unwrap_or(i64::MAX));
         }
     }
-}
-
-/// The cluster's copy of this node lost kg's annotations (the Node was re-created, an API server
-/// came back empty, someone removed them): publish now rather than at the next heartbeat.
-fn published_is_stale(view: &ClusterView, me: &kilo_mesh::NodeName, key: kilo_mesh::WgKey) -> bool {
-    view.nodes
-        .iter()
-        .find(|e| &e.node.name == me)
-        .is_none_or(|e| {
-            e.node.key != Some(key)
-                || e.node
-                    .last_seen
-                    .is_none_or(|t| now() - t > 2 * HEARTBEAT.as_secs().cast_signed())
-        })
-}
-
-/// Problems worth an Event: this node's annotation problems, its egress decision, and (from the
-/// leader of the first segment only, so they are reported once) rejected Peers.
-fn notices(view: &ClusterView, plan: &NodePlan, me: &kilo_mesh::NodeName) -> Vec<Notice> {
-    let node = |reason: &str, message: String| Notice {
-        target: Target::Node(me.to_string()),
-        reason: reason.to_owned(),
-        message,
-        warning: true,
-    };
-    let mut out: Vec<Notice> = view
-        .nodes
-        .iter()
-        .filter(|e| &e.node.name == me)
-        .flat_map(|e| {
-            e.problems
-                .iter()
-                .map(|p| node("InvalidAnnotation", p.to_string()))
-        })
-        .collect();
-    if let EgressState::NotAssigned { address } = plan.egress.v4 {
-        out.push(node(
-            "EgressIPNotAssigned",
-            format!("egress IP {address} is not assigned on this node; IPv4 uses MASQUERADE"),
-        ));
-    }
-    if let EgressState::NotAssigned { address } = plan.egress.v6 {
-        out.push(node(
-            "EgressIPNotAssigned",
-            format!("egress IP {address} is not assigned on this node; IPv6 uses MASQUERADE"),
-        ));
-    }
-    let first_leader = view.nodes.iter().map(|e| &e.node.name).min();
-    if first_leader == Some(me) {
-        out.extend(view.rejected_peers.iter().map(|r| Notice {
-            target: Target::Peer(r.name.clone()),
-            reason: "InvalidPeer".to_owned(),
-            message: r.reason.clone(),
-            warning: true,
-        }));
-    }
-    out
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, so readers never see half.

@@ -8,25 +8,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
-use clap::{ArgAction, Args, ValueEnum};
+use clap::{ArgAction, Args};
 use ipnet::IpNet;
 use kilo_k8s::peer::{Peer, PeerSpec};
 use kilo_mesh::connect::{ConnectSettings, connect_plan};
+use kilo_mesh::flags::{DEFAULT_INTERFACE, DEFAULT_PORT, DEFAULT_SUBNET};
+use kilo_mesh::local::DEFAULT_MTU;
 use kilo_mesh::plan::network::LinkNames;
-use kilo_mesh::types::{TunnelKind, WgKey, parse_duration};
+use kilo_mesh::types::{TunnelKind, WgKey, WireGuardBackend, parse_duration};
 use kilo_netlink::{Network as _, RtNetlink};
-use kilo_wireguard::{Backend, PrivateKey, WireGuard};
+use kilo_wireguard::{PrivateKey, WireGuard};
 
 use crate::source::{SourceArgs, fetch_with};
-
-/// `--wireguard-backend`.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum WgBackend {
-    /// The kernel module: kgctl creates the interface.
-    Kernel,
-    /// wireguard-go or boringtun: the interface must exist (kgctl configures it over UAPI).
-    Userspace,
-}
 
 /// Arguments of `kgctl connect`.
 #[derive(Args)]
@@ -40,14 +33,15 @@ pub struct ConnectArgs {
     #[arg(long, default_value = "/var/lib/kilo/connect.key")]
     private_key: PathBuf,
     /// The WireGuard interface.
-    #[arg(short = 'i', long, default_value = "kilo0")]
+    #[arg(short = 'i', long, default_value = DEFAULT_INTERFACE)]
     interface: String,
     /// Its listen port.
-    #[arg(long, default_value_t = 51820)]
+    #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
-    /// Kernel WireGuard or a userspace implementation's UAPI socket.
+    /// Kernel WireGuard (kgctl creates the interface) or a userspace implementation's UAPI
+    /// socket (the interface must exist).
     #[arg(long, value_enum, default_value = "kernel")]
-    wireguard_backend: WgBackend,
+    wireguard_backend: WireGuardBackend,
     /// Where userspace WireGuard puts its sockets.
     #[arg(long, default_value = kilo_wireguard::DEFAULT_SOCKET_DIR)]
     wireguard_socket_dir: PathBuf,
@@ -61,7 +55,7 @@ pub struct ConnectArgs {
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     clean_up: bool,
     /// The interface's MTU.
-    #[arg(long, default_value_t = 1420)]
+    #[arg(long, default_value_t = DEFAULT_MTU)]
     mtu: u32,
     #[command(flatten)]
     source: SourceArgs,
@@ -86,12 +80,8 @@ async fn connect(a: &ConnectArgs, key: &PrivateKey) -> Result<()> {
     let stop = stop_signal()?;
     let client = a.source.client().await?;
     let created = ensure_peer(&client, a, key.public_key()).await?;
-    let backend = match a.wireguard_backend {
-        WgBackend::Kernel => Backend::Kernel,
-        WgBackend::Userspace => Backend::Userspace,
-    };
-    let create = a.wireguard_backend == WgBackend::Kernel;
-    let mut wg = kilo_wireguard::driver(backend, &a.wireguard_socket_dir, create);
+    let create = a.wireguard_backend == WireGuardBackend::Kernel;
+    let mut wg = kilo_wireguard::driver(a.wireguard_backend, &a.wireguard_socket_dir, create);
     let mut net = RtNetlink::new().context("opening netlink")?;
     Session {
         a,
@@ -135,7 +125,7 @@ fn settings(a: &ConnectArgs) -> Result<ConnectSettings> {
         address: a.allowed_ip,
         mtu: a.mtu,
         granularity: kilo_mesh::Granularity::Location,
-        subnet: "10.4.0.0/16".parse()?,
+        subnet: DEFAULT_SUBNET.parse()?,
     })
 }
 

@@ -5,53 +5,15 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use clap::{ArgAction, Args, ValueEnum};
-use ipnet::{IpNet, Ipv4Net};
-use kilo_mesh::Snapshot;
+use clap::{Args, ValueEnum};
+use kilo_mesh::flags::MeshFlags;
+use kilo_mesh::local::{self, HostFacts, NodeAddress};
 use kilo_mesh::plan::firewall::{iptables, nftables};
 use kilo_mesh::plan::{self, LocalFacts, NodePlan, Settings};
-use kilo_mesh::types::{Encapsulate, Granularity, TunnelKind};
+use kilo_mesh::{FirewallBackend, IfName, Node, Snapshot};
 use serde_json::json;
 
 use crate::manifests::{self, NodeProblem, Rejected};
-
-/// `--mesh-granularity`.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum GranularityArg {
-    /// One segment per location.
-    Location,
-    /// One segment per node.
-    Full,
-}
-
-/// `--encapsulate`.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum EncapsulateArg {
-    /// Always encapsulate inside a location.
-    Always,
-    /// Only across subnets.
-    Crosssubnet,
-    /// Never.
-    Never,
-}
-
-/// `--tunnel`.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum TunnelArg {
-    /// IP-in-IP (`tunl0`).
-    Ipip,
-    /// VXLAN (`kilo.vxlan`).
-    Vxlan,
-}
-
-/// `--firewall-backend`.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FirewallBackendArg {
-    /// `ipset restore` + `iptables-restore` batches.
-    Iptables,
-    /// `nft -f` scripts for kg's tables `ip kilo` / `ip6 kilo`.
-    Nftables,
-}
 
 /// Output format.
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,42 +36,10 @@ pub struct PlanArgs {
     /// The node to plan for.
     #[arg(long)]
     hostname: String,
-    /// WireGuard subnet.
-    #[arg(long, default_value = "10.4.0.0/16")]
-    subnet: Ipv4Net,
-    /// Mesh granularity.
-    #[arg(long, value_enum, default_value = "location")]
-    mesh_granularity: GranularityArg,
-    /// Service CIDRs (repeatable); never NATed.
-    #[arg(long = "service-cidr")]
-    service_cidrs: Vec<IpNet>,
-    /// Encapsulation inside a location.
-    #[arg(long, value_enum, default_value = "always")]
-    encapsulate: EncapsulateArg,
-    /// Tunnel used by encapsulation.
-    #[arg(long, value_enum, default_value = "ipip")]
-    tunnel: TunnelArg,
-    /// Add FORWARD accept rules for the location's CIDRs.
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    iptables_forward_rules: bool,
-    /// kg manages pod networking (NAT for local pods, CNI config).
-    #[arg(long, default_value_t = true, action = ArgAction::Set)]
-    cni: bool,
-    /// Route inside a location over the private network.
-    #[arg(long, default_value_t = true, action = ArgAction::Set)]
-    local: bool,
-    /// WireGuard listen port.
-    #[arg(long, default_value_t = 51820)]
-    port: u16,
-    /// WireGuard interface.
-    #[arg(long, default_value = "kilo0")]
-    interface: String,
-    /// WireGuard MTU.
-    #[arg(long, default_value_t = 1420)]
-    mtu: u32,
-    /// Label holding a node's location.
-    #[arg(long, default_value = "topology.kubernetes.io/region")]
-    topology_label: String,
+    /// The flags that decide the plan: kg's own definitions, names, defaults and `KILO_*`
+    /// environment variables.
+    #[command(flatten)]
+    mesh: MeshFlags,
     /// Judge `last-seen` freshness at this unix time [default: the newest `last-seen` found].
     #[arg(long)]
     now: Option<i64>,
@@ -119,42 +49,27 @@ pub struct PlanArgs {
     /// Name of the node's private interface, for display.
     #[arg(long)]
     private_iface: Option<String>,
+    /// An address on one of the node's interfaces, `IFACE=ADDR/PREFIX` (repeatable): kgctl then
+    /// discovers the private IPs and endpoint from them as kg does and overlays them on the Node.
+    #[arg(long = "host-address", value_parser = parse_host_address)]
+    host_addresses: Vec<NodeAddress>,
+    /// The interface of the node's default route (with `--host-address`).
+    #[arg(long)]
+    default_iface: Option<IfName>,
     /// Chain the portmap plugin in the CNI config.
     #[arg(long)]
     portmap: bool,
-    /// The firewall backend kg runs with: how the firewall section is written.
-    #[arg(long, value_enum, default_value = "iptables")]
-    firewall_backend: FirewallBackendArg,
+    /// The MTU of the node's private interface, for `--mtu auto` (unknown: 1420 is used).
+    #[arg(long)]
+    underlay_mtu: Option<u32>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: Output,
 }
 
 fn settings(a: &PlanArgs) -> Result<Settings> {
-    Ok(Settings {
-        hostname: a.hostname.parse().context("--hostname")?,
-        granularity: match a.mesh_granularity {
-            GranularityArg::Location => Granularity::Location,
-            GranularityArg::Full => Granularity::Full,
-        },
-        subnet: a.subnet,
-        port: a.port,
-        interface: a.interface.parse().context("--interface")?,
-        encapsulate: match a.encapsulate {
-            EncapsulateArg::Always => Encapsulate::Always,
-            EncapsulateArg::Crosssubnet => Encapsulate::CrossSubnet,
-            EncapsulateArg::Never => Encapsulate::Never,
-        },
-        tunnel: match a.tunnel {
-            TunnelArg::Ipip => TunnelKind::Ipip,
-            TunnelArg::Vxlan => TunnelKind::Vxlan,
-        },
-        service_cidrs: a.service_cidrs.clone(),
-        forward_rules: a.iptables_forward_rules,
-        cni: a.cni,
-        local: a.local,
-        mtu: a.mtu,
-    })
+    let hostname = a.hostname.parse().context("--hostname")?;
+    Ok(a.mesh.settings(hostname, a.underlay_mtu)?)
 }
 
 /// Everything `plan` and `graph` compute from the manifests.
@@ -184,27 +99,38 @@ pub fn run(a: &PlanArgs) -> Result<String> {
     let i = inputs(a)?;
     let plan = plan::plan(&i.snapshot, &i.settings, &i.facts)
         .with_context(|| format!("planning node {}", a.hostname))?;
-    let nftables = a.firewall_backend == FirewallBackendArg::Nftables;
+    let nftables = a.mesh.firewall_backend == FirewallBackend::Nftables;
     Ok(match a.output {
         Output::Text => text(&plan, nftables, &i.problems, &i.rejected),
         Output::Json => json(&plan, nftables, &i.problems, &i.rejected)?,
     })
 }
 
+fn parse_host_address(s: &str) -> Result<NodeAddress> {
+    let (iface, net) = s
+        .split_once('=')
+        .with_context(|| format!("{s:?} is not IFACE=ADDR/PREFIX"))?;
+    Ok(NodeAddress {
+        iface: iface.parse()?,
+        net: net
+            .parse()
+            .with_context(|| format!("{net:?} is not ADDR/PREFIX"))?,
+    })
+}
+
 fn inputs(a: &PlanArgs) -> Result<Inputs> {
     let settings = settings(a)?;
     let manifests::Translated {
-        nodes,
+        mut nodes,
         peers,
         problems,
         rejected,
-    } = manifests::translate(&a.api.objects(&a.files)?, &a.topology_label);
+    } = manifests::translate(&a.api.objects(&a.files)?, &a.mesh.topology_label);
     let now = a
         .now
         .or_else(|| nodes.iter().filter_map(|n| n.last_seen).max())
         .unwrap_or(0);
-    let snapshot = Snapshot { nodes, peers, now };
-    let facts = LocalFacts {
+    let mut facts = LocalFacts {
         private_iface: a
             .private_iface
             .as_deref()
@@ -214,6 +140,10 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
         addresses: (!a.node_addresses.is_empty()).then(|| a.node_addresses.clone()),
         portmap: a.portmap,
     };
+    if !a.host_addresses.is_empty() {
+        replay_local(a, &settings, &mut nodes, &mut facts);
+    }
+    let snapshot = Snapshot { nodes, peers, now };
     Ok(Inputs {
         settings,
         snapshot,
@@ -221,6 +151,26 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
         problems,
         rejected,
     })
+}
+
+/// What kg decides from its node's addresses: the discovered private IPs and endpoint overlaid
+/// on the planned Node (its published key and heartbeat kept), the private interface, and the
+/// node's addresses for the egress check.
+fn replay_local(a: &PlanArgs, settings: &Settings, nodes: &mut [Node], facts: &mut LocalFacts) {
+    let host = HostFacts {
+        addresses: a.host_addresses.clone(),
+        default_iface: a.default_iface.clone(),
+    };
+    let d = local::discover(&host, &a.mesh.discover_settings());
+    if let Some(me) = nodes.iter_mut().find(|n| n.name == settings.hostname)
+        && let Some(key) = me.key
+    {
+        let seen = me.last_seen.unwrap_or_default();
+        local::overlay(me, key, &d, seen);
+    }
+    facts.private_iface = facts.private_iface.take().or(d.iface);
+    let ips = a.host_addresses.iter().map(|h| h.net.addr());
+    facts.addresses.get_or_insert_with(Vec::new).extend(ips);
 }
 
 fn text(

@@ -12,7 +12,7 @@ use kilo_k8s::Peer;
 use kilo_mesh::{Granularity, Snapshot};
 
 use crate::manifests::{self, NodeProblem, Objects, Rejected};
-use crate::plan::GranularityArg;
+use kilo_mesh::flags::{DEFAULT_SUBNET, DEFAULT_TOPOLOGY_LABEL};
 
 /// How to reach the API server, as kubectl would.
 #[derive(Args)]
@@ -55,13 +55,13 @@ pub struct SourceArgs {
     #[command(flatten)]
     api: ApiArgs,
     /// WireGuard subnet kg runs with.
-    #[arg(long, default_value = "10.4.0.0/16")]
+    #[arg(long, default_value = DEFAULT_SUBNET)]
     subnet: Ipv4Net,
     /// Mesh granularity [default: the one the nodes publish, else location].
     #[arg(long, value_enum)]
-    mesh_granularity: Option<GranularityArg>,
+    mesh_granularity: Option<Granularity>,
     /// Label holding a node's location.
-    #[arg(long, default_value = "topology.kubernetes.io/region")]
+    #[arg(long, default_value = DEFAULT_TOPOLOGY_LABEL)]
     topology_label: String,
     /// Judge `last-seen` freshness at this unix time [default: now].
     #[arg(long)]
@@ -101,13 +101,9 @@ impl SourceArgs {
     /// Nodes and Peers in the mesh's terms, with the granularity and time these arguments ask for.
     pub fn cluster(&self, objects: &Objects) -> Cluster {
         let t = manifests::translate(objects, &self.topology_label);
-        let granularity = self.mesh_granularity.map_or_else(
-            || published_granularity(&t.nodes),
-            |g| match g {
-                GranularityArg::Location => Granularity::Location,
-                GranularityArg::Full => Granularity::Full,
-            },
-        );
+        let granularity = self
+            .mesh_granularity
+            .unwrap_or_else(|| published_granularity(&t.nodes));
         Cluster {
             snapshot: Snapshot {
                 nodes: t.nodes,

@@ -177,3 +177,56 @@ add rule ip kilo nat masquerade comment "Kilo: NAT remaining packets"
             .starts_with("add table ip6 kilo\n")
     );
 }
+
+/// `--host-address` replays kg's discovery: n1's private IP and endpoint come from the given
+/// addresses (eth1 holds the default route), not from what n1 published.
+#[test]
+fn host_addresses_replay_discovery() {
+    let out = kgctl(&[
+        "plan",
+        "-f",
+        "lab-dual-stack.yaml",
+        "--hostname",
+        "n1",
+        "--encapsulate",
+        "never",
+        "-o",
+        "json",
+        "--host-address",
+        "eth0=192.168.77.11/24",
+        "--host-address",
+        "eth1=192.168.88.11/24",
+        "--host-address",
+        "eth1=fd00:88::11/64",
+        "--host-address",
+        "kube-bridge=10.42.1.1/24",
+        "--default-iface",
+        "eth1",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let plan = &doc["plan"];
+    assert_eq!(plan["network"]["links"]["private"], "eth1");
+    assert_eq!(plan["wireguard"]["listen_port"], 51820);
+    let mesh4 = doc["firewallIntent"]["v4"]["mesh"].as_array().unwrap();
+    assert!(
+        mesh4.contains(&serde_json::json!("192.168.88.11/32")),
+        "{mesh4:?}"
+    );
+    assert!(
+        !mesh4.contains(&serde_json::json!("192.168.77.11/32")),
+        "{mesh4:?}"
+    );
+    assert!(
+        !mesh4.contains(&serde_json::json!("10.42.1.1/32")),
+        "{mesh4:?}"
+    );
+    let mesh6 = doc["firewallIntent"]["v6"]["mesh"].as_array().unwrap();
+    assert!(
+        mesh6.contains(&serde_json::json!("fd00:88::11/128")),
+        "{mesh6:?}"
+    );
+    assert_eq!(
+        plan["egress"]["v4"]["reason"], "not-assigned",
+        "192.168.77.101 is not among the host addresses"
+    );
+}

@@ -49,27 +49,7 @@ pub struct ClusterView {
     pub peers_synced: bool,
 }
 
-/// What an Event is about.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
-    /// A Node.
-    Node(String),
-    /// A Peer.
-    Peer(String),
-}
-
-/// An Event kg wants the operator to see.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Notice {
-    /// The object.
-    pub target: Target,
-    /// PascalCase reason, e.g. `InvalidAnnotation`.
-    pub reason: String,
-    /// Human message.
-    pub message: String,
-    /// Warning (true) or Normal.
-    pub warning: bool,
-}
+pub use kilo_mesh::notice::{Notice, NoticeDedup, Target};
 
 /// What kg needs from the cluster.
 pub trait Cluster: Send + Sync + 'static {
@@ -85,23 +65,6 @@ pub trait Cluster: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// Records an Event.
     fn record(&self, notice: &Notice) -> impl Future<Output = Result<(), ClusterError>> + Send;
-}
-
-/// Emits each distinct [`Notice`] once while it persists: a problem that is still there at the
-/// next reconcile is not repeated; one that went away and came back is reported again.
-#[derive(Debug, Default)]
-pub struct NoticeDedup {
-    active: std::collections::BTreeSet<Notice>,
-}
-
-impl NoticeDedup {
-    /// Given all current notices, returns the new ones and forgets the resolved ones.
-    pub fn fresh(&mut self, current: Vec<Notice>) -> Vec<Notice> {
-        let current: std::collections::BTreeSet<Notice> = current.into_iter().collect();
-        let fresh = current.difference(&self.active).cloned().collect();
-        self.active = current;
-        fresh
-    }
 }
 
 /// An in-memory cluster for tests and for the `file` backend.
@@ -165,28 +128,5 @@ impl Cluster for FakeCluster {
             s.events.push(notice.clone());
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn n(msg: &str) -> Notice {
-        Notice {
-            target: Target::Node("n1".into()),
-            reason: "InvalidAnnotation".into(),
-            message: msg.into(),
-            warning: true,
-        }
-    }
-
-    #[test]
-    fn notices_are_emitted_once_while_they_persist() {
-        let mut d = NoticeDedup::default();
-        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![n("a"), n("b")]);
-        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![]);
-        assert_eq!(d.fresh(vec![n("b")]), vec![]);
-        assert_eq!(d.fresh(vec![n("a"), n("b")]), vec![n("a")]);
     }
 }

@@ -10,8 +10,12 @@ pub mod annotations;
 pub mod check;
 pub mod connect;
 pub mod egress;
+#[cfg(feature = "clap")]
+pub mod flags;
 pub mod graph;
+pub mod local;
 pub mod node;
+pub mod notice;
 pub mod plan;
 pub mod showconf;
 pub mod status;
@@ -21,4 +25,6 @@ pub mod types;
 pub use node::{Node, Peer, Snapshot};
 pub use plan::{NodePlan, Settings};
 pub use topology::{Segment, Topology};
-pub use types::{Endpoint, Granularity, Host, IfName, NodeName, WgKey};
+pub use types::{
+    Endpoint, FirewallBackend, Granularity, Host, IfName, NodeName, WgKey, WireGuardBackend,
+};

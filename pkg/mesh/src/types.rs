@@ -362,6 +362,7 @@ impl fmt::Debug for IfName {
 
 /// How nodes are grouped into WireGuard segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     /// Nodes sharing a location form one segment with one leader.
@@ -395,19 +396,46 @@ impl FromStr for Granularity {
 
 /// When traffic between nodes of one location is encapsulated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Encapsulate {
     /// Always (Kilo's default).
     #[default]
     Always,
     /// Only between nodes whose private IPs are in different subnets.
+    #[cfg_attr(feature = "clap", value(name = "crosssubnet"))]
     CrossSubnet,
     /// Never: plain routing over the private network.
     Never,
 }
 
+/// Which firewall backend programs the firewall plan (`--firewall-backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallBackend {
+    /// `iptables-restore` + `ipset restore`.
+    #[default]
+    Iptables,
+    /// nftables: kg's own tables `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family.
+    Nftables,
+}
+
+/// How the WireGuard device is driven (`--wireguard-backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum WireGuardBackend {
+    /// The kernel module, over netlink.
+    #[default]
+    Kernel,
+    /// wireguard-go or boringtun, over the UAPI socket.
+    Userspace,
+}
+
 /// Which tunnel carries encapsulated traffic inside a location.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum TunnelKind {
     /// IP-in-IP on `tunl0`, as Kilo does.

@@ -83,6 +83,15 @@ pub trait Network: Send {
     /// The MTU of an interface (for `--mtu auto`: the private interface's MTU − 80).
     fn mtu(&mut self, interface: &str) -> impl Future<Output = Result<u32, NetlinkError>> + Send;
 
+    /// The interface of the main table's IPv4 default route with the lowest metric, if any (the
+    /// interface kg prefers for the node's private IP). Implementations that cannot tell
+    /// answer `None`.
+    fn default_interface(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<String>, NetlinkError>> + Send {
+        async { Ok(None) }
+    }
+
     /// Starts watching the kernel; events arrive on the returned channel until it is dropped.
     fn monitor(&mut self) -> Result<mpsc::Receiver<NetworkEvent>, NetlinkError>;
 

@@ -34,15 +34,8 @@ pub trait WireGuard {
     fn read(&self, interface: &IfName) -> Result<DeviceState, WgError>;
 }
 
-/// Which backend kg uses (`--wireguard-backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// The kernel module, over netlink.
-    #[default]
-    Kernel,
-    /// wireguard-go or boringtun, over the UAPI socket.
-    Userspace,
-}
+/// Which backend kg uses (`--wireguard-backend`): the core's vocabulary type.
+pub use kilo_mesh::types::WireGuardBackend as Backend;
 
 /// The driver kg uses for `backend`: the userspace one talks to sockets in `socket_dir`
 /// (normally [`DEFAULT_SOCKET_DIR`]), the kernel one creates a missing link when

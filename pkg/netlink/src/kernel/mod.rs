@@ -177,6 +177,17 @@ impl Network for RtNetlink {
             .ok_or_else(|| NetlinkError::LinkNotFound(interface.to_owned()))
     }
 
+    async fn default_interface(&mut self) -> Result<Option<String>, NetlinkError> {
+        let links = self.links().await?;
+        let best = self
+            .dump_routes()
+            .await?
+            .iter()
+            .filter_map(parse::default_route_v4)
+            .min_by_key(|(metric, _)| *metric);
+        Ok(best.map(|(_, oif)| links.name(oif)))
+    }
+
     fn monitor(&mut self) -> Result<mpsc::Receiver<NetworkEvent>, NetlinkError> {
         crate::monitor::spawn(self.netns.as_deref())
     }

@@ -130,6 +130,27 @@ pub(crate) fn route(msg: &RouteMessage, links: &Links) -> Option<Route> {
     })
 }
 
+/// The kernel's main routing table.
+const MAIN_TABLE: u32 = 254;
+
+/// `(metric, oif)` of an IPv4 default route in the main table that names an output interface.
+pub(crate) fn default_route_v4(msg: &RouteMessage) -> Option<(u32, u32)> {
+    if msg.header.address_family != AddressFamily::Inet || msg.header.destination_prefix_length != 0
+    {
+        return None;
+    }
+    let (mut oif, mut table, mut metric) = (None, None, 0);
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::Table(t) => table = Some(*t),
+            RouteAttribute::Priority(p) => metric = *p,
+            _ => {}
+        }
+    }
+    (table_of(msg.header.table, table) == MAIN_TABLE).then_some((metric, oif?))
+}
+
 /// The message that adds (or, for deletion, matches) one of kg's routes.
 pub(crate) fn route_message(r: &Route, oif: Option<u32>, for_delete: bool) -> RouteMessage {
     let mut msg = RouteMessage::default();
