@@ -103,7 +103,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            // one line on stderr, whatever the log level or format
             eprintln!("kg: {e:#}");
             ExitCode::FAILURE
         }

@@ -136,7 +136,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         self.report(&view, &plan, reporter).await;
         self.observe_metrics(&topo, &plan, &observed);
         if let Ok(mut g) = self.shared.graph.write() {
-            *g = Some(kilo_mesh::graph::to_dot(&topo));
+            *g = Some(kilo_mesh::views::graph::to_dot(&topo));
         }
         self.metrics.reconciles.inc();
         self.metrics

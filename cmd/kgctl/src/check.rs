@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use clap::Args;
-use kilo_mesh::check::{Finding, Severity, check};
+use kilo_mesh::views::check::{Finding, Severity, check};
 use serde_json::json;
 
 use crate::manifests::{NodeProblem, Rejected};

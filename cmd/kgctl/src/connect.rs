@@ -11,11 +11,11 @@ use anyhow::{Context as _, Result, bail};
 use clap::{ArgAction, Args};
 use ipnet::IpNet;
 use kilo_k8s::peer::{Peer, PeerSpec};
-use kilo_mesh::connect::{ConnectSettings, connect_plan};
 use kilo_mesh::flags::{DEFAULT_INTERFACE, DEFAULT_PORT, DEFAULT_SUBNET};
 use kilo_mesh::local::DEFAULT_MTU;
 use kilo_mesh::plan::network::LinkNames;
 use kilo_mesh::types::{TunnelKind, WgKey, WireGuardBackend, parse_duration};
+use kilo_mesh::views::connect::{ConnectSettings, connect_plan};
 use kilo_netlink::{Network as _, RtNetlink};
 use kilo_wireguard::{PrivateKey, WireGuard};
 

@@ -91,7 +91,7 @@ pub fn graph(a: &PlanArgs) -> Result<String> {
         i.settings.subnet,
     )
     .with_context(|| format!("computing the topology from node {}", a.hostname))?;
-    Ok(kilo_mesh::graph::to_dot(&topo))
+    Ok(kilo_mesh::views::graph::to_dot(&topo))
 }
 
 /// Runs `kgctl plan` and returns what to print.

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use kilo_mesh::check::{Finding, Severity};
-use kilo_mesh::showconf::node_conf;
-use kilo_mesh::status::cluster_status;
+use kilo_mesh::views::check::{Finding, Severity};
+use kilo_mesh::views::showconf::node_conf;
+use kilo_mesh::views::status::cluster_status;
 
 use crate::source::Cluster;
 

@@ -8,8 +8,8 @@ use ipnet::IpNet;
 use kilo_k8s::peer::{DnsOrIp, Peer, PeerEndpoint, PeerSpec};
 use kilo_mesh::plan::Settings;
 use kilo_mesh::plan::wireguard::WgPeer;
-use kilo_mesh::showconf::{node_as_peer, node_conf, peer_conf, render_setconf};
 use kilo_mesh::types::{Encapsulate, Host, TunnelKind};
+use kilo_mesh::views::showconf::{node_as_peer, node_conf, peer_conf, render_setconf};
 
 use crate::source::{Cluster, SourceArgs};
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use clap::Args;
 use ipnet::IpNet;
-use kilo_mesh::status::{ClusterStatus, FamilyEgress, NodeStatus, cluster_status};
+use kilo_mesh::views::status::{ClusterStatus, FamilyEgress, NodeStatus, cluster_status};
 use serde_json::json;
 
 use crate::manifests::{self, NodeProblem, Rejected};

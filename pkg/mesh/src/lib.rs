@@ -7,20 +7,16 @@
 
 pub mod allocate;
 pub mod annotations;
-pub mod check;
-pub mod connect;
 pub mod egress;
 #[cfg(feature = "clap")]
 pub mod flags;
-pub mod graph;
 pub mod local;
 pub mod node;
 pub mod notice;
 pub mod plan;
-pub mod showconf;
-pub mod status;
 pub mod topology;
 pub mod types;
+pub mod views;
 
 pub use node::{Node, Peer, Snapshot};
 pub use plan::{NodePlan, Settings};

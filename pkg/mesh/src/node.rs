@@ -7,8 +7,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::egress::{EgressIps, EgressStatus};
-use crate::plan::wireguard::PresharedKey;
-use crate::types::{Endpoint, Granularity, NodeName, WgKey};
+use crate::types::{Endpoint, Granularity, NodeName, PresharedKey, WgKey};
 
 /// How long a node's `last-seen` heartbeat stays fresh, in seconds.
 pub const READY_WINDOW_SECS: i64 = 60;

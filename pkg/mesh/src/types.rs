@@ -477,3 +477,19 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!("invalid duration unit in {s:?} (ms, s, m or h)")),
     }
 }
+
+/// A preshared key. Redacted in `Debug` and in serialized plans; only adapters read the bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PresharedKey(pub WgKey);
+
+impl std::fmt::Debug for PresharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresharedKey(redacted)")
+    }
+}
+
+impl Serialize for PresharedKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(redacted)")
+    }
+}

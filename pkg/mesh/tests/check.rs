@@ -8,8 +8,8 @@
 mod common;
 
 use common::{N, NOW, kilo_example, snap};
-use kilo_mesh::check::{Finding, Severity, check};
 use kilo_mesh::types::Granularity;
+use kilo_mesh::views::check::{Finding, Severity, check};
 
 #[cfg(test)]
 fn findings(nodes: &[N]) -> Vec<(Severity, String, String)> {

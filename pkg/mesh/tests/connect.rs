@@ -8,9 +8,9 @@
 mod common;
 
 use common::{N, kilo_example, lab_node, peer, snap};
-use kilo_mesh::connect::{ConnectSettings, connect_plan};
 use kilo_mesh::plan::network::RouteDisplay;
 use kilo_mesh::types::Granularity;
+use kilo_mesh::views::connect::{ConnectSettings, connect_plan};
 
 #[cfg(test)]
 fn settings() -> ConnectSettings {

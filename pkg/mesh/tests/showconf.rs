@@ -10,8 +10,10 @@ mod common;
 
 use common::{kilo_example, peer, settings, snap};
 use kilo_mesh::plan::wireguard::PresharedKey;
-use kilo_mesh::showconf::{ShowconfError, node_as_peer, node_conf, peer_conf, render_setconf};
 use kilo_mesh::types::Granularity;
+use kilo_mesh::views::showconf::{
+    ShowconfError, node_as_peer, node_conf, peer_conf, render_setconf,
+};
 use kilo_mesh::{Peer, Snapshot};
 
 #[cfg(test)]

@@ -11,14 +11,14 @@ mod common;
 use common::{N, NOW};
 use kilo_mesh::Snapshot;
 use kilo_mesh::egress::EgressStatus;
-use kilo_mesh::status::cluster_status;
 use kilo_mesh::types::Granularity;
+use kilo_mesh::views::status::cluster_status;
 
 const STATUS_IN_FORCE: &str =
     r#"{"v4":{"reason":"in-force","address":"192.0.2.10"},"v6":{"reason":"not-set"}}"#;
 
 #[cfg(test)]
-fn status_of(nodes: Vec<N>) -> kilo_mesh::status::ClusterStatus {
+fn status_of(nodes: Vec<N>) -> kilo_mesh::views::status::ClusterStatus {
     let snapshot = Snapshot {
         nodes: nodes.iter().map(N::build).collect(),
         peers: Vec::new(),

@@ -16,7 +16,6 @@ mod error;
 pub mod fake;
 mod kernel;
 pub mod model;
-mod monitor;
 mod netns;
 mod report;
 

@@ -6,23 +6,8 @@ use std::fmt::Write as _;
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub use crate::types::PresharedKey;
 use crate::types::{Endpoint, IfName, WgKey};
-
-/// A preshared key. Redacted in `Debug` and in serialized plans; only adapters read the bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PresharedKey(pub WgKey);
-
-impl std::fmt::Debug for PresharedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PresharedKey(redacted)")
-    }
-}
-
-impl Serialize for PresharedKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("(redacted)")
-    }
-}
 
 /// What kg wants the WireGuard device of a leader to look like.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

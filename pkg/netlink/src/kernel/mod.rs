@@ -1,6 +1,7 @@
 //! The rtnetlink implementation of [`Network`]. Does I/O (netlink sockets, tokio).
 
 mod links;
+mod monitor;
 mod parse;
 mod state;
 
@@ -189,13 +190,8 @@ impl Network for RtNetlink {
     }
 
     fn monitor(&mut self) -> Result<mpsc::Receiver<NetworkEvent>, NetlinkError> {
-        crate::monitor::spawn(self.netns.as_deref())
+        monitor::spawn(self.netns.as_deref())
     }
-}
-
-/// kg's route protocol as the library spells it.
-pub(crate) fn kilo_protocol() -> rtnetlink::packet_route::route::RouteProtocol {
-    parse::kilo_protocol()
 }
 
 /// Whether a rule carries kg's protocol.

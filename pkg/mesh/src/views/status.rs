@@ -80,7 +80,7 @@ pub fn cluster_status(
 ) -> ClusterStatus {
     let mut names: Vec<&Node> = snapshot.nodes.iter().collect();
     names.sort_by(|a, b| a.name.cmp(&b.name));
-    let topo = crate::showconf::cluster_view(snapshot, granularity, subnet);
+    let topo = crate::views::showconf::cluster_view(snapshot, granularity, subnet);
     let nodes = names
         .iter()
         .map(|n| node_status(n, topo.as_ref(), snapshot.now))

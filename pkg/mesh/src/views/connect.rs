@@ -9,8 +9,8 @@ use ipnet::{IpNet, Ipv4Net};
 use crate::node::Snapshot;
 use crate::plan::network::{AddressPlan, Link, LinkNames, NetworkPlan, RoutePlan, Table};
 use crate::plan::wireguard::WireGuardPlan;
-use crate::showconf::{ShowconfError, peer_conf};
 use crate::types::{Granularity, Host, IfName, TunnelKind};
+use crate::views::showconf::{ShowconfError, peer_conf};
 
 /// How the connecting host is set up.
 #[derive(Clone, Debug, PartialEq, Eq)]

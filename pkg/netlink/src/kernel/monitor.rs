@@ -13,7 +13,7 @@ use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use tokio::sync::mpsc;
 
-use crate::kernel::kilo_protocol;
+use super::parse::kilo_protocol;
 use crate::{NetlinkError, NetworkEvent};
 
 const GROUPS: [MulticastGroup; 7] = [

@@ -9,8 +9,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::node::{Node, Snapshot};
-use crate::status::{FamilyEgress, cluster_status};
 use crate::types::{Granularity, NodeName};
+use crate::views::status::{FamilyEgress, cluster_status};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -178,7 +178,7 @@ fn egress_pending<A: Display>(
 }
 
 /// A leader's published `wireguard-ip` that differs from the address the mesh computes.
-fn claims(nodes: &[Node], status: &crate::status::ClusterStatus, out: &mut Vec<Finding>) {
+fn claims(nodes: &[Node], status: &crate::views::status::ClusterStatus, out: &mut Vec<Finding>) {
     for s in status.nodes.iter().filter(|s| s.leader) {
         let published = nodes
             .iter()
