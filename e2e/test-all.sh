@@ -10,6 +10,8 @@ echo "### cargo fmt --check"
 cargo fmt --all --check
 echo "### cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "### cargo doc --no-deps (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "### the pure core has no I/O dependencies"
 bash e2e/check-core-deps.sh
 echo "### cargo test (unit, snapshot, property and netns tests)"

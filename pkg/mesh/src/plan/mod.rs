@@ -1,4 +1,4 @@
-//! Per-node plans: what kg programs on one node, computed from a [`Snapshot`] and [`Settings`].
+//! Per-node plans: what kg programs on one node, computed from a [`Snapshot`](crate::Snapshot) and [`Settings`].
 //! Pure; adapters diff a plan against the observed state and apply the difference.
 
 pub mod cni;
