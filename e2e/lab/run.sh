@@ -138,6 +138,8 @@ cmd_infra() {  # everything but kg: lab, API server, registered Nodes
 }
 
 register() {
+    log "applying the CRDs (manifests/crds.yaml), as a user does"
+    kctl apply -f "$ROOT/manifests/crds.yaml" > /dev/null
     log "registering the Nodes"
     nodes_yaml > "$CP/nodes.json"
     kctl create -f "$CP/nodes.json" > /dev/null

@@ -139,7 +139,7 @@ fn manifest(name: &str, p: &WgPeer) -> Peer {
                         ip: None,
                     },
                 },
-                port: u32::from(e.port),
+                port: i32::from(e.port),
             }),
             persistent_keepalive: p.persistent_keepalive.map(i64::from),
             preshared_key: None,

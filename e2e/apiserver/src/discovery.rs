@@ -26,8 +26,8 @@ fn group_doc(group: &str, version: &str) -> Value {
 }
 
 /// `/apis`.
-pub fn groups() -> Value {
-    let groups: Vec<Value> = resources::groups()
+pub fn groups(all: &[&'static ResourceDef]) -> Value {
+    let groups: Vec<Value> = resources::groups(all)
         .into_iter()
         .map(|(g, v)| group_doc(g, v))
         .collect();
@@ -35,8 +35,10 @@ pub fn groups() -> Value {
 }
 
 /// `/apis/<group>`.
-pub fn group(name: &str) -> Option<Value> {
-    let (g, v) = resources::groups().into_iter().find(|(g, _)| *g == name)?;
+pub fn group(all: &[&'static ResourceDef], name: &str) -> Option<Value> {
+    let (g, v) = resources::groups(all)
+        .into_iter()
+        .find(|(g, _)| *g == name)?;
     let mut doc = group_doc(g, v);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
@@ -61,19 +63,15 @@ fn entry(r: &ResourceDef) -> Value {
         "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind,
         "verbs": verbs(), "shortNames": r.short_names, "storageVersionHash": "",
     });
-    if r.group.is_empty() || r.group == "kilo.squat.ai" {
-        doc["categories"] = json!(if r.kind == "Peer" {
-            vec!["kilo"]
-        } else {
-            vec![]
-        });
+    if !r.categories.is_empty() {
+        doc["categories"] = json!(r.categories);
     }
     doc
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let defs = resources::in_group_version(group, version);
+pub fn resource_list(all: &[&'static ResourceDef], group: &str, version: &str) -> Option<Value> {
+    let defs = resources::in_group_version(all, group, version);
     if defs.is_empty() {
         return None;
     }
@@ -104,10 +102,10 @@ fn gv_path(group: &str, version: &str) -> String {
 }
 
 /// `/openapi/v3`: one document per group/version.
-pub fn openapi_root() -> Value {
+pub fn openapi_root(all: &[&'static ResourceDef]) -> Value {
     let mut paths = serde_json::Map::new();
     let mut gvs = vec![("", "v1")];
-    gvs.extend(resources::groups());
+    gvs.extend(resources::groups(all));
     for (g, v) in gvs {
         let p = gv_path(g, v);
         paths.insert(
@@ -120,9 +118,10 @@ pub fn openapi_root() -> Value {
 
 /// `/openapi/v3/<gv path>`: PATCH operations advertising `fieldValidation`, which makes kubectl
 /// leave validation to the server instead of downloading schemas.
-pub fn openapi_group_version(path: &str) -> Option<Value> {
-    let defs: Vec<&ResourceDef> = resources::RESOURCES
+pub fn openapi_group_version(all: &[&'static ResourceDef], path: &str) -> Option<Value> {
+    let defs: Vec<&ResourceDef> = all
         .iter()
+        .copied()
         .filter(|r| gv_path(r.group, r.version) == path)
         .collect();
     if defs.is_empty() {

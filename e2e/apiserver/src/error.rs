@@ -2,6 +2,17 @@
 
 use serde_json::{Value, json};
 
+/// `Status.details` without the causes.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    /// `name`.
+    pub name: String,
+    /// `kind` (the plural resource name, or the Kind for validation errors).
+    pub kind: String,
+    /// `group`.
+    pub group: String,
+}
+
 /// An error answered to a client as a `Status` object with an HTTP code.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
@@ -12,12 +23,10 @@ pub struct ApiError {
     pub reason: &'static str,
     /// Human readable message.
     pub message: String,
-    /// `Status.details.name`.
-    pub name: String,
-    /// `Status.details.kind` (the plural resource name, or the Kind for validation errors).
-    pub kind: String,
-    /// `Status.details.causes` as (field, message).
-    pub causes: Vec<(String, String)>,
+    /// `Status.details` (boxed: errors travel in every `Result` of the server).
+    pub details: Box<Details>,
+    /// `Status.details.causes`.
+    pub causes: Vec<crate::fielderr::FieldError>,
 }
 
 impl ApiError {
@@ -26,8 +35,7 @@ impl ApiError {
             code,
             reason,
             message,
-            name: String::new(),
-            kind: String::new(),
+            details: Box::default(),
             causes: Vec::new(),
         }
     }
@@ -35,8 +43,8 @@ impl ApiError {
     /// 404 for a missing object.
     pub fn not_found(plural: &str, name: &str) -> Self {
         let mut e = Self::new(404, "NotFound", format!("{plural} \"{name}\" not found"));
-        e.name = name.to_string();
-        e.kind = plural.to_string();
+        e.details.name = name.to_string();
+        e.details.kind = plural.to_string();
         e
     }
 
@@ -56,8 +64,8 @@ impl ApiError {
             "AlreadyExists",
             format!("{plural} \"{name}\" already exists"),
         );
-        e.name = name.to_string();
-        e.kind = plural.to_string();
+        e.details.name = name.to_string();
+        e.details.kind = plural.to_string();
         e
     }
 
@@ -68,8 +76,8 @@ impl ApiError {
              please apply your changes to the latest version and try again"
         );
         let mut e = Self::new(409, "Conflict", message);
-        e.name = name.to_string();
-        e.kind = plural.to_string();
+        e.details.name = name.to_string();
+        e.details.kind = plural.to_string();
         e
     }
 
@@ -82,8 +90,8 @@ impl ApiError {
             conflicts.join(", ")
         );
         let mut e = Self::new(409, "Conflict", message);
-        e.name = name.to_string();
-        e.kind = plural.to_string();
+        e.details.name = name.to_string();
+        e.details.kind = plural.to_string();
         e
     }
 
@@ -95,26 +103,33 @@ impl ApiError {
     /// 422 for an object that fails validation.
     pub fn invalid(plural: &str, name: &str, message: impl Into<String>) -> Self {
         let mut e = Self::new(422, "Invalid", message.into());
-        e.name = name.to_string();
-        e.kind = plural.to_string();
+        e.details.name = name.to_string();
+        e.details.kind = plural.to_string();
         e
     }
 
-    /// 422 for one invalid field, shaped so kubectl prints `The Peer "p" is invalid: field: why`.
-    pub fn invalid_field(kind: &str, group: &str, name: &str, field: &str, why: &str) -> Self {
+    /// 422 for an object with invalid fields, as apimachinery's `NewInvalid` words it (kubectl
+    /// prints `The Peer "p" is invalid: field: why`, one `* field: why` line each when several).
+    pub fn invalid_fields(
+        kind: &str,
+        group: &str,
+        name: &str,
+        causes: Vec<crate::fielderr::FieldError>,
+    ) -> Self {
         let qualified = if group.is_empty() {
             kind.to_string()
         } else {
             format!("{kind}.{group}")
         };
-        let mut e = Self::new(
-            422,
-            "Invalid",
-            format!("{qualified} {name:?} is invalid: {field}: {why}"),
+        let message = format!(
+            "{qualified} {name:?} is invalid: {}",
+            crate::fielderr::aggregate(&causes)
         );
-        e.name = name.to_string();
-        e.kind = kind.to_string();
-        e.causes.push((field.to_string(), why.to_string()));
+        let mut e = Self::new(422, "Invalid", message);
+        e.details.name = name.to_string();
+        e.details.kind = kind.to_string();
+        e.details.group = group.to_string();
+        e.causes = causes;
         e
     }
 
@@ -159,14 +174,18 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
-        if !self.name.is_empty() || !self.kind.is_empty() {
-            status["details"] = json!({ "name": self.name, "kind": self.kind });
+        let d = &self.details;
+        if !d.name.is_empty() || !d.kind.is_empty() {
+            status["details"] = json!({ "name": d.name, "kind": d.kind });
+            if !d.group.is_empty() {
+                status["details"]["group"] = json!(d.group);
+            }
         }
         if !self.causes.is_empty() {
             let causes: Vec<Value> = self
                 .causes
                 .iter()
-                .map(|(field, message)| json!({"reason": "FieldValueInvalid", "message": message, "field": field}))
+                .map(|c| json!({"reason": c.kind.reason(), "message": c.body(), "field": c.field}))
                 .collect();
             status["details"]["causes"] = Value::Array(causes);
         }

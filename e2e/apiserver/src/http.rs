@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::discovery;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{self, ResourceDef};
+use crate::resources::ResourceDef;
 use crate::select::Selector;
 use crate::store::Store;
 use crate::watch::{self, WatchSpec};
@@ -158,14 +158,17 @@ fn dispatch(st: &Arc<AppState>, path: &str, req: &Request) -> ApiResult<Response
         ["healthz" | "readyz" | "livez"] => Ok((StatusCode::OK, "ok").into_response()),
         ["version"] if get => found(Some(discovery::version()), path),
         ["api"] if get => found(Some(discovery::core_versions(&st.address)), path),
-        ["apis"] if get => found(Some(discovery::groups()), path),
-        ["apis", g] if get => found(discovery::group(g), path),
-        ["api", v] if get => found(discovery::resource_list("", v), path),
-        ["apis", g, v] if get => found(discovery::resource_list(g, v), path),
-        ["openapi", "v3"] if get => found(Some(discovery::openapi_root()), path),
-        ["openapi", "v3", rest @ ..] if get => {
-            found(discovery::openapi_group_version(&rest.join("/")), path)
+        ["apis"] if get => found(Some(discovery::groups(&st.store.resources())), path),
+        ["apis", g] if get => found(discovery::group(&st.store.resources(), g), path),
+        ["api", v] if get => found(discovery::resource_list(&st.store.resources(), "", v), path),
+        ["apis", g, v] if get => found(discovery::resource_list(&st.store.resources(), g, v), path),
+        ["openapi", "v3"] if get => {
+            found(Some(discovery::openapi_root(&st.store.resources())), path)
         }
+        ["openapi", "v3", rest @ ..] if get => found(
+            discovery::openapi_group_version(&st.store.resources(), &rest.join("/")),
+            path,
+        ),
         ["debug", "compact"] if req.method == Method::POST => Ok(json_response(
             StatusCode::OK,
             &json!({"resourceVersion": st.store.compact()?.to_string()}),
@@ -184,7 +187,7 @@ struct Target<'a> {
     sub: Option<&'a str>,
 }
 
-fn parse_target<'a>(gv: (&str, &str), rest: &[&'a str]) -> Option<Target<'a>> {
+fn parse_target<'a>(store: &Store, gv: (&str, &str), rest: &[&'a str]) -> Option<Target<'a>> {
     let (ns, rest) = match rest {
         ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(*ns), tail),
         _ => (None, rest),
@@ -195,7 +198,7 @@ fn parse_target<'a>(gv: (&str, &str), rest: &[&'a str]) -> Option<Target<'a>> {
         [p, n, s] => (*p, Some(*n), Some(*s)),
         _ => return None,
     };
-    let res = resources::find(gv.0, gv.1, plural)?;
+    let res = store.find(gv.0, gv.1, plural)?;
     if (ns.is_some() && !res.namespaced) || sub.is_some_and(|s| s != "status" || !res.has_status) {
         return None;
     }
@@ -209,7 +212,7 @@ fn resource(
     req: &Request,
     path: &str,
 ) -> ApiResult<Response> {
-    let t = parse_target(gv, rest).ok_or_else(|| ApiError::no_route(path))?;
+    let t = parse_target(&st.store, gv, rest).ok_or_else(|| ApiError::no_route(path))?;
     let (res, ns) = (t.res, t.ns);
     if req.param("dryRun").is_some() {
         return Err(ApiError::bad_request(
@@ -221,13 +224,14 @@ fn resource(
         manager: &manager,
         subresource: t.sub,
         force: req.flag("force"),
+        strict: req.param("fieldValidation") == Some("Strict"),
     };
     let Some(name) = t.name else {
         return match req.method {
             Method::GET if req.flag("watch") => start_watch(st, res, ns, req),
             Method::GET => list(st, res, ns, req),
             Method::POST if ns.is_some() || !res.namespaced => {
-                let created = st.store.create(res, ns, &req.json_body()?, &manager)?;
+                let created = st.store.create(res, ns, &req.json_body()?, ctx)?;
                 Ok(json_response(StatusCode::CREATED, &created))
             }
             Method::DELETE => delete_collection(st, res, ns, req),

@@ -1,15 +1,19 @@
 //! kilo-test-apiserver: a minimal in-memory Kubernetes API server (plain HTTP, no auth) for
 //! kilo-rs tests and the netns lab. Binds a socket, writes its address and a kubeconfig.
 
+mod crd;
 mod discovery;
 mod error;
 mod events;
+mod fielderr;
 mod fields;
 mod http;
 mod meta;
 mod patch;
 mod persist;
 mod resources;
+mod schema;
+mod schemaerr;
 mod select;
 mod store;
 mod table;

@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::fields::Ownership;
-use crate::resources::RESOURCES;
 use crate::store::{Entry, Inner, Key, Store};
 
 /// The file format version written and accepted.
@@ -190,12 +189,24 @@ fn read(path: &Path) -> Result<Option<StateIn>, PersistError> {
 fn restore(history_cap: usize, state: StateIn, path: &Path) -> Result<Store, PersistError> {
     let mut rv = state.resource_version;
     let mut buckets: HashMap<&'static str, BTreeMap<Key, Entry>> = HashMap::new();
+    let crds: Vec<Value> = state
+        .objects
+        .iter()
+        .filter(|r| r.storage == crate::crd::CRD_STORAGE)
+        .map(|r| r.object.clone())
+        .collect();
+    let custom: Vec<String> = crds.iter().map(crate::crd::storage_of).collect();
     for record in state.objects {
-        let Some(storage) = RESOURCES
+        let storage = crate::resources::RESOURCES
             .iter()
             .map(|r| r.storage)
             .find(|s| *s == record.storage)
-        else {
+            .or_else(|| {
+                custom
+                    .contains(&record.storage)
+                    .then(|| crate::crd::leak(&record.storage))
+            });
+        let Some(storage) = storage else {
             return Err(PersistError::Unsupported {
                 path: path.to_path_buf(),
                 why: format!("objects of unknown storage {:?}", record.storage),
@@ -211,7 +222,7 @@ fn restore(history_cap: usize, state: StateIn, path: &Path) -> Result<Store, Per
             .or_default()
             .insert((record.namespace, record.name), entry);
     }
-    Ok(Store::restored(history_cap, rv, buckets))
+    Ok(Store::restored(history_cap, rv, buckets, &crds))
 }
 
 /// Writes `bytes` to a temp file next to `path`, then renames it over `path` (no fsync: this
@@ -326,12 +337,22 @@ mod tests {
     fn a_restored_store_has_the_objects_and_expires_older_watches() {
         let store = Store::new(10);
         let n1 = store
-            .create(nodes(), None, &json!({"metadata": {"name": "n1"}}), "test")
+            .create(
+                nodes(),
+                None,
+                &json!({"metadata": {"name": "n1"}}),
+                crate::write::WriteCtx::by("test"),
+            )
             .unwrap();
         let event = json!({"metadata": {"name": "e1"}, "reason": "R"});
         let events = find("", "v1", "events").unwrap();
         store
-            .create(events, Some("kube-system"), &event, "test")
+            .create(
+                events,
+                Some("kube-system"),
+                &event,
+                crate::write::WriteCtx::by("test"),
+            )
             .unwrap();
         let restored = round_trip(&store, &mut HashMap::new());
         assert_eq!(restored.get(nodes(), None, "n1").ok(), Some(n1.clone()));
@@ -351,7 +372,12 @@ mod tests {
         let old = restored.subscribe(nodes(), Some(n1_rv), false);
         assert_eq!(old.expired.map(|e| e.code), Some(410));
         let n2 = restored
-            .create(nodes(), None, &json!({"metadata": {"name": "n2"}}), "test")
+            .create(
+                nodes(),
+                None,
+                &json!({"metadata": {"name": "n2"}}),
+                crate::write::WriteCtx::by("test"),
+            )
             .unwrap();
         assert_eq!(object_rv(&n2), Some(rv + 1));
     }
@@ -361,16 +387,14 @@ mod tests {
         let store = Store::new(10);
         for name in ["n1", "n2"] {
             let node = json!({"metadata": {"name": name}});
-            store.create(nodes(), None, &node, "test").unwrap();
+            store
+                .create(nodes(), None, &node, crate::write::WriteCtx::by("test"))
+                .unwrap();
         }
         let mut records = HashMap::new();
         let first = encode(&store.lock(), &mut records).unwrap();
         assert_eq!(encode(&store.lock(), &mut records).unwrap(), first);
-        let ctx = WriteCtx {
-            manager: "test",
-            subresource: None,
-            force: false,
-        };
+        let ctx = WriteCtx::by("test");
         let patch = br#"{"metadata": {"labels": {"a": "b"}}}"#;
         store
             .patch(nodes(), None, "n1", PatchType::Merge, patch, ctx)

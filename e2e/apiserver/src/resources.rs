@@ -1,4 +1,5 @@
-//! The resources this server serves and where each one is stored (no I/O).
+//! The resources built into this server and where each one is stored; custom resources are
+//! registered by the store from CRDs (no I/O).
 
 /// One served resource (a group/version/plural).
 #[derive(Debug, PartialEq, Eq)]
@@ -17,12 +18,16 @@ pub struct ResourceDef {
     pub namespaced: bool,
     /// kubectl short names.
     pub short_names: &'static [&'static str],
+    /// Discovery categories (`kubectl get kilo`).
+    pub categories: &'static [&'static str],
     /// Storage bucket; two resources sharing one are views of the same objects.
     pub storage: &'static str,
     /// Whether the resource has a `status` subresource.
     pub has_status: bool,
     /// Whether writes bump `metadata.generation`.
     pub generation: bool,
+    /// The schema custom resources are pruned, defaulted and validated with.
+    pub schema: Option<&'static crate::schema::Schema>,
 }
 
 impl ResourceDef {
@@ -64,8 +69,10 @@ const fn def(
         namespaced,
         short_names,
         storage: plural,
+        categories: &[],
         has_status: false,
         generation: false,
+        schema: None,
     }
 }
 
@@ -98,39 +105,109 @@ pub static RESOURCES: &[ResourceDef] = &[
         true,
         &["ev"],
     ),
+    def(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
+    ResourceDef {
+        has_status: true,
+        ..def(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            "CustomResourceDefinition",
+            false,
+            &["crd", "crds"],
+        )
+    },
+    def(
+        RBAC,
+        "v1",
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        false,
+        &[],
+    ),
+    def(
+        RBAC,
+        "v1",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        false,
+        &[],
+    ),
+    def(RBAC, "v1", "roles", "role", "Role", true, &[]),
+    def(
+        RBAC,
+        "v1",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+    ),
     ResourceDef {
         generation: true,
         ..def(
-            "kilo.squat.ai",
-            "v1alpha1",
-            "peers",
-            "peer",
-            "Peer",
+            ADMISSION,
+            "v1",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicy",
+            "ValidatingAdmissionPolicy",
             false,
-            &["peer"],
+            &[],
+        )
+    },
+    ResourceDef {
+        generation: true,
+        ..def(
+            ADMISSION,
+            "v1",
+            "validatingadmissionpolicybindings",
+            "validatingadmissionpolicybinding",
+            "ValidatingAdmissionPolicyBinding",
+            false,
+            &[],
         )
     },
 ];
 
-/// The resource served at `group/version/plural`.
+/// The RBAC API group.
+pub const RBAC: &str = "rbac.authorization.k8s.io";
+/// The admission registration API group.
+pub const ADMISSION: &str = "admissionregistration.k8s.io";
+
+/// The built-in resource served at `group/version/plural`.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
-/// The resources of one group/version.
-pub fn in_group_version(group: &str, version: &str) -> Vec<&'static ResourceDef> {
-    RESOURCES
-        .iter()
+/// The resources of one group/version among `all`.
+pub fn in_group_version(
+    all: &[&'static ResourceDef],
+    group: &str,
+    version: &str,
+) -> Vec<&'static ResourceDef> {
+    all.iter()
+        .copied()
         .filter(|r| r.group == group && r.version == version)
         .collect()
 }
 
-/// The non-core groups, each with its single version, in a stable order.
-pub fn groups() -> Vec<(&'static str, &'static str)> {
+/// The non-core groups of `all`, each with its single version, in a stable order.
+pub fn groups(all: &[&'static ResourceDef]) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+    for r in all.iter().filter(|r| !r.group.is_empty()) {
         if !out.iter().any(|(g, _)| *g == r.group) {
             out.push((r.group, r.version));
         }

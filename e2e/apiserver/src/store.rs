@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     defer_broadcast: bool,
     /// Committed changes not yet broadcast, oldest first.
     pub(crate) pending: Vec<Arc<Change>>,
+    /// Resources served from CRDs: (the CRD's spec, the resource), in CRD name order.
+    custom: Vec<(Value, &'static ResourceDef)>,
 }
 
 /// What a new watch starts from.
@@ -92,7 +94,52 @@ impl Inner {
             buckets: HashMap::new(),
             defer_broadcast: false,
             pending: Vec::new(),
+            custom: Vec::new(),
         }
+    }
+
+    /// Serves (or stops serving) the resource of a CRD that was just written or deleted; a
+    /// deleted CRD takes its objects with it (at once, without watch events).
+    pub(crate) fn register_crd(&mut self, crd: &Value, deleted: bool) {
+        let spec = crd.get("spec").cloned().unwrap_or(Value::Null);
+        let (group, plural) = (
+            spec.get("group")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            spec.pointer("/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
+        let at = self
+            .custom
+            .iter()
+            .position(|(_, r)| r.group == group && r.plural == plural);
+        if deleted {
+            if let Some(i) = at {
+                let (_, res) = self.custom.remove(i);
+                self.buckets.remove(res.storage);
+            }
+            return;
+        }
+        if at.is_some_and(|i| self.custom[i].0 == spec) {
+            return;
+        }
+        let Some(res) = crate::crd::resource_def(crd) else {
+            tracing::warn!(group, plural, "an accepted CRD serves no resource");
+            return;
+        };
+        match at {
+            Some(i) => self.custom[i] = (spec, res),
+            None => self.custom.push((spec, res)),
+        }
+    }
+
+    /// Every served resource: the built-in ones, then those of CRDs.
+    pub(crate) fn resources(&self) -> Vec<&'static ResourceDef> {
+        crate::resources::RESOURCES
+            .iter()
+            .chain(self.custom.iter().map(|(_, r)| *r))
+            .collect()
     }
 
     /// The current resourceVersion.
@@ -129,6 +176,9 @@ impl Inner {
             };
         }
         let object = entry.object.clone();
+        if res.storage == crate::crd::CRD_STORAGE {
+            self.register_crd(&object, kind == ChangeType::Deleted);
+        }
         if kind == ChangeType::Deleted {
             self.bucket(res).remove(&key);
         } else {
@@ -176,7 +226,12 @@ impl Store {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             if let Some(res) = namespaces {
                 // Seeding an empty store cannot collide.
-                let _ = store.create(res, None, &ns, "kilo-test-apiserver");
+                let _ = store.create(
+                    res,
+                    None,
+                    &ns,
+                    crate::write::WriteCtx::by("kilo-test-apiserver"),
+                );
             }
         }
         store
@@ -188,11 +243,16 @@ impl Store {
         history_cap: usize,
         rv: u64,
         buckets: HashMap<&'static str, BTreeMap<Key, Entry>>,
+        crds: &[Value],
     ) -> Self {
-        Self::from_inner(Inner {
+        let mut inner = Inner {
             buckets,
             ..Inner::empty(history_cap, rv)
-        })
+        };
+        for crd in crds {
+            inner.register_crd(crd, false);
+        }
+        Self::from_inner(inner)
     }
 
     fn from_inner(inner: Inner) -> Self {
@@ -223,6 +283,19 @@ impl Store {
 
     pub(crate) fn sender(&self) -> &broadcast::Sender<Arc<Change>> {
         &self.tx
+    }
+
+    /// The resource served at `group/version/plural`, built in or from a CRD.
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
+        self.lock()
+            .resources()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+    }
+
+    /// Every served resource.
+    pub fn resources(&self) -> Vec<&'static ResourceDef> {
+        self.lock().resources()
     }
 
     /// All objects of `res` (in `ns` when given), in storage form, and the list resourceVersion.

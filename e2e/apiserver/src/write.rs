@@ -31,6 +31,20 @@ pub struct WriteCtx<'a> {
     pub subresource: Option<&'a str>,
     /// Server-side apply `force`.
     pub force: bool,
+    /// `fieldValidation=Strict`: unknown fields are an error rather than pruned.
+    pub strict: bool,
+}
+
+impl<'a> WriteCtx<'a> {
+    /// A plain write by `manager` to the main resource.
+    pub fn by(manager: &'a str) -> Self {
+        Self {
+            manager,
+            subresource: None,
+            force: false,
+            strict: false,
+        }
+    }
 }
 
 /// The object as the client sees it (events.k8s.io is a view of core events).
@@ -100,29 +114,40 @@ fn check_type(res: &ResourceDef, view: &mut Value, required: bool) -> ApiResult<
     Ok(())
 }
 
-/// Schema checks the real server would make from the Peer CRD.
-fn validate(res: &ResourceDef, obj: &Value, name: &str) -> ApiResult<()> {
-    if res.kind != "Peer" {
+/// Admission of a written object: a CRD must be acceptable (then gets its status); a custom
+/// resource is pruned, defaulted and validated against its schema, and with
+/// `fieldValidation=Strict` an unknown field is an error.
+fn admit(res: &ResourceDef, obj: &mut Value, name: &str, strict: bool) -> ApiResult<()> {
+    if res.storage == crate::crd::CRD_STORAGE {
+        let errs = crate::crd::check(obj);
+        if !errs.is_empty() {
+            return Err(ApiError::invalid_fields(res.kind, res.group, name, errs));
+        }
+        if obj.pointer("/status/conditions").is_none() {
+            obj["status"] = crate::crd::accepted_status(obj);
+        }
         return Ok(());
     }
-    let invalid =
-        |field: &str, why: &str| ApiError::invalid_field(res.kind, res.group, name, field, why);
-    let spec = obj
-        .get("spec")
-        .ok_or_else(|| invalid("spec", "Required value"))?;
-    match spec.get("allowedIPs") {
-        Some(Value::Array(ips)) if !ips.is_empty() && ips.iter().all(Value::is_string) => {}
-        Some(Value::Array(_)) => {
-            return Err(invalid(
-                "spec.allowedIPs",
-                "Invalid value: should have at least 1 string item",
-            ));
-        }
-        _ => return Err(invalid("spec.allowedIPs", "Required value")),
+    let Some(schema) = res.schema else {
+        return Ok(());
+    };
+    let (unknown, errs) = schema.admit(obj);
+    if strict && !unknown.is_empty() {
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+            fields.join(", "),
+            kind = res.kind,
+            version = res.version,
+        )));
     }
-    match spec.get("publicKey").and_then(Value::as_str) {
-        Some(k) if !k.is_empty() => Ok(()),
-        _ => Err(invalid("spec.publicKey", "Required value")),
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_fields(res.kind, res.group, name, errs))
     }
 }
 
@@ -155,31 +180,31 @@ impl Store {
         res: &ResourceDef,
         ns: Option<&str>,
         body: &Value,
-        manager: &str,
+        ctx: WriteCtx<'_>,
     ) -> ApiResult<Value> {
         let mut view = body.clone();
         check_type(res, &mut view, false)?;
         let obj = from_view(res, &view);
         let obj = self.insert_new(
             &mut self.lock(),
-            res,
-            ns,
+            (res, ns),
             obj,
             Ownership::default(),
-            Some(manager),
+            (Some(ctx.manager), ctx.strict),
         )?;
         self.persist()?;
         Ok(to_view(res, &obj))
     }
 
+    /// Stores a new object; `who` is the manager recording ownership (None when the caller
+    /// did) and whether field validation is strict.
     fn insert_new(
         &self,
         inner: &mut Inner,
-        res: &ResourceDef,
-        ns: Option<&str>,
+        (res, ns): (&ResourceDef, Option<&str>),
         mut obj: Value,
         mut ownership: Ownership,
-        manager: Option<&str>,
+        (manager, strict): (Option<&str>, bool),
     ) -> ApiResult<Value> {
         let now = meta::now_rfc3339();
         let Some(m) = metadata(&mut obj) else {
@@ -232,7 +257,7 @@ impl Store {
         if res.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
             obj["status"] = json!({"phase": "Active"});
         }
-        validate(res, &obj, &name)?;
+        admit(res, &mut obj, &name, strict)?;
         let k = key(res, ns, &name);
         if inner.bucket(res).contains_key(&k) {
             return Err(ApiError::already_exists(res.plural, &name));
@@ -373,7 +398,7 @@ impl Store {
             let obj = ownership
                 .apply(&base, &config, &writer, true)
                 .map_err(conflict)?;
-            let out = self.insert_new(inner, res, t.ns, obj, ownership, None)?;
+            let out = self.insert_new(inner, (res, t.ns), obj, ownership, (None, ctx.strict))?;
             return Ok((to_view(res, &out), true));
         };
         let mut ownership = current.ownership.clone();
@@ -429,7 +454,7 @@ impl Store {
                 .unwrap_or(0);
             new["metadata"]["generation"] = json!(g + 1);
         }
-        validate(res, &new, t.name)?;
+        admit(res, &mut new, t.name, ctx.strict)?;
         let ownership = applied.unwrap_or_else(|| {
             let mut ownership = current.ownership.clone();
             let (now, api_version) = (meta::now_rfc3339(), res.api_version());

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct PeerSpec {
     /// CIDRs routed to this peer.
-    #[serde(default, rename = "allowedIPs")]
+    // Required by the CRD; the serde default never shows in the schema (an API server validates
+    // a `default` against its own node, and [] is not minItems 1).
+    #[serde(default, rename = "allowedIPs", skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1))]
     pub allowed_ips: Vec<String>,
     /// Where to reach the peer.
@@ -38,7 +40,8 @@ pub struct PeerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preshared_key: Option<String>,
     /// The peer's public key (base64).
-    #[serde(default)]
+    // Required by the CRD; no schema `default` ("" is not minLength 1).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schemars(length(min = 1))]
     pub public_key: String,
 }
@@ -51,8 +54,17 @@ pub struct PeerEndpoint {
     #[serde(default, rename = "dnsOrIP")]
     pub dns_or_ip: DnsOrIp,
     /// UDP port.
-    #[serde(default)]
-    pub port: u32,
+    // An int32 as in Go Kilo's CRD, bounded so that the API server refuses what no decoder of the
+    // Peer list could take (Kubernetes does not enforce integer formats). Required by the CRD.
+    #[serde(default, skip_serializing_if = "port_unset")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+}
+
+/// Whether a port is the serde default (0): such a port is left out when encoding, and the schema
+/// carries no `default` (0 would not validate against its own bounds).
+fn port_unset(port: &i32) -> bool {
+    *port == 0
 }
 
 /// A host given as a DNS name or an IP.
@@ -66,8 +78,11 @@ pub struct DnsOrIp {
     pub ip: Option<String>,
 }
 
-/// The Peer CRD as installed: the derived schema plus `required: [allowedIPs, publicKey]` (the
-/// Rust type keeps defaults so that one malformed object can never break the watch).
+/// The Peer CRD as installed: the derived schema plus `required: [allowedIPs, publicKey]` on
+/// `spec` and `required: [dnsOrIP, port]` on `spec.endpoint`, as Go Kilo's CRD has them (the Rust
+/// type keeps serde defaults so that one malformed object can never break the watch; none of them
+/// shows in the schema as a `default`, since an API server validates every default against the
+/// schema node that carries it).
 #[must_use]
 pub fn peer_crd()
 -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
@@ -82,6 +97,10 @@ pub fn peer_crd()
             .and_then(|p| p.get_mut("spec"));
         if let Some(spec) = spec {
             spec.required = Some(vec!["allowedIPs".to_owned(), "publicKey".to_owned()]);
+            let endpoint = spec.properties.as_mut().and_then(|p| p.get_mut("endpoint"));
+            if let Some(endpoint) = endpoint {
+                endpoint.required = Some(vec!["dnsOrIP".to_owned(), "port".to_owned()]);
+            }
         }
     }
     crd

@@ -159,6 +159,17 @@ impl Server {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Applies `manifests/crds.yaml` with kubectl, as the lab and a user do: Peers are served
+    /// from then on.
+    pub fn apply_crds(&self) {
+        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/../../manifests/crds.yaml");
+        let out = self.kubectl_ok(&["apply", "-f", crds]);
+        assert!(
+            out.contains("customresourcedefinition.apiextensions.k8s.io/peers.kilo.squat.ai"),
+            "{out}"
+        );
+    }
+
     /// Writes a file in the server's directory and returns its path as a string.
     pub fn file(&self, name: &str, contents: &str) -> String {
         let path = self.dir.join(name);

@@ -307,6 +307,7 @@ async fn too_old_watches_get_410_and_the_watcher_relists() {
 #[tokio::test]
 async fn streaming_list_watch_and_peers() {
     let s = Server::start(&[]);
+    s.apply_crds();
     let client = s.client().await;
     let gvk = GroupVersionKind::gvk("kilo.squat.ai", "v1alpha1", "Peer");
     let ar = ApiResource::from_gvk_with_plural(&gvk, "peers");

@@ -158,6 +158,7 @@ fn nodes_annotations_and_labels() {
 #[test]
 fn peers_apply_and_delete() {
     let s = Server::start(&[]);
+    s.apply_crds();
     let peer = s.file("peer.yaml", PEER);
     let out = s.kubectl_ok(&["apply", "-f", &peer]);
     assert!(out.contains("peer.kilo.squat.ai/p1 created"), "{out}");
@@ -205,8 +206,20 @@ fn peers_apply_and_delete() {
             .replace("publicKey:", "bogus:")
             .replace("name: p1", "name: p2"),
     );
+    // kubectl validates strictly by default (fieldValidation=Strict): the unknown field is
+    // refused first; without it the server prunes the field and finds publicKey missing.
     let err = s.kubectl_err(&["apply", "-f", &invalid]);
-    assert!(err.contains("spec.publicKey: Required value"), "{err}");
+    assert!(
+        err.contains(
+            "Peer in version \"v1alpha1\" cannot be handled as a Peer: strict decoding error: unknown field \"spec.bogus\""
+        ),
+        "{err}"
+    );
+    let err = s.kubectl_err(&["apply", "--validate=false", "-f", &invalid]);
+    assert!(
+        err.contains("The Peer \"p2\" is invalid: spec.publicKey: Required value"),
+        "{err}"
+    );
 
     let out = s.kubectl_ok(&["delete", "peer", "p1"]);
     assert!(out.contains("\"p1\" deleted"), "{out}");

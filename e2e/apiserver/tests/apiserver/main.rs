@@ -3,6 +3,8 @@
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod crds;
+#[cfg(test)]
 mod kube_rs;
 #[cfg(test)]
 mod kubectl;

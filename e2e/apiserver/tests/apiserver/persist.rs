@@ -80,6 +80,7 @@ async fn objects_and_resource_versions_survive_a_restart() {
     nodes.delete("gone", &Default::default()).await.unwrap();
     nodes.create(&pp, &node("n1")).await.unwrap();
     s.kubectl_ok(&["annotate", "node", "n1", "kilo.squat.ai/location=a"]);
+    s.apply_crds();
     let peer_file = s.file("peer.yaml", PEER);
     s.kubectl_ok(&["apply", "-f", &peer_file]);
     let client = s.client().await;
