@@ -13,6 +13,7 @@ use kilo_mesh::annotations::keys;
 use kilo_mesh::plan::{EgressState, LocalFacts, NodePlan};
 use kilo_mesh::{Snapshot, Topology};
 
+use crate::backend_override;
 use crate::dataplane::{Dataplane, Observed};
 use crate::flags::Config;
 use crate::http::Shared;
@@ -117,6 +118,9 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let (topo, plan, discovered) = result;
         let stale = published_is_stale(&view, &self.cfg.hostname, self.dp.public_key());
         self.publish(&plan, &discovered, &observed, stale).await;
+        let backend =
+            backend_override::wanted(&view, &self.cfg.hostname, self.cfg.flags.firewall_backend);
+        self.dp.want_firewall(backend);
         match self.dp.apply(&plan).await {
             Ok(applied) => {
                 if applied != Default::default() {
