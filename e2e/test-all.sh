@@ -39,6 +39,9 @@ lab_suite() {  # title script: runs a lab suite and adds its "N passed, M failed
 }
 lab_suite "lab cluster: kg on every node, kubectl, egress, Peers, resilience" e2e/lab/e2e.sh
 lab_suite "lab cluster with the nftables firewall backend" e2e/lab/e2e-nftables.sh
+lab_suite "manifests: kustomize overlays rendered, kubernetes-validate, kg flags" e2e/manifests/check.sh
+lab_suite "kind suite: shellcheck and a dry run (the real run is .github/workflows/kind.yaml)" e2e/kind/check.sh
+lab_suite "the image, and the DaemonSet run by podman on every lab node" e2e/lab/e2e-pod.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"

@@ -44,6 +44,12 @@ fn dispatch(raw: &[u8]) -> CniResult<Option<Value>> {
 }
 
 fn main() -> ExitCode {
+    // Not a CNI invocation (those pass everything through the environment and stdin): a person
+    // asking which build is installed.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "--version") {
+        let _ = writeln!(std::io::stdout(), "kilo-cni {}", env!("KILO_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     let (raw, outcome) = match read_stdin() {
         Ok(raw) => {
             let outcome = dispatch(&raw);

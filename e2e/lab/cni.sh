@@ -53,6 +53,7 @@ pod_conflist() {
 cni_plugin() {
     local i=$1 pod=$2 cmd=$3 conf=$4 type bin="" dir dirs
     type=$(jq -r .type <<< "$conf")
+    local LAB_CNI_PATH=${LAB_CNI_PATH//\{i\}/$i}   # {i}: node I's own plugin directory
     IFS=: read -r -a dirs <<< "$LAB_CNI_PATH"
     for dir in "${dirs[@]}"; do [ -x "$dir/$type" ] && { bin=$dir/$type; break; }; done
     [ -n "$bin" ] || { echo "CNI plugin '$type' not found in $LAB_CNI_PATH" >&2; return 1; }

@@ -15,7 +15,8 @@
 #   restart-wg N             kill node N's wireguard-go and start a fresh one (empty kilo0)
 #   static-mesh              (re)program a static full WireGuard mesh + routes (no kg needed)
 #
-# Environment: LAB_PREFIX (kl-), LAB_DIR (/tmp/kilo-lab), LAB_LOCATIONS (loc-a,loc-a,loc-b).
+# Environment: LAB_PREFIX (kl-), LAB_DIR (/tmp/kilo-lab), LAB_LOCATIONS (loc-a,loc-a,loc-b),
+# LAB_WIREGUARD_GO (1; 0: up starts no wireguard-go).
 # Only addresses inside the lab's namespaces are used as traffic targets.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -100,8 +101,11 @@ cmd_up() {
     up_underlay
     log "anchors and wireguard-go ($WG_IF) per node"
     for i in $(nodes); do start_anchor "$i"; done
-    for i in $(nodes); do start_wgd "$i"; done
-    for i in $(nodes); do wait_wgd "$i"; done
+    # LAB_WIREGUARD_GO=0: no lab wireguard-go (the containerized suite runs the manifest's sidecar)
+    if [ "${LAB_WIREGUARD_GO:-1}" = 1 ]; then
+        for i in $(nodes); do start_wgd "$i"; done
+        for i in $(nodes); do wait_wgd "$i"; done
+    fi
     if [ $static = 1 ]; then cmd_static_mesh; fi
     write_lab_json
     trap - EXIT

@@ -2,6 +2,8 @@
 DEBIAN_PACKAGES=(
     iproute2 iptables ipset nftables conntrack wireguard-go wireguard-tools
     containernetworking-plugins jq python3 graphviz procps util-linux kmod iputils-ping netbase
+    # the image, the containerized lab and the manifest checks (e2e/image, e2e-pod.sh, e2e/manifests)
+    podman runc umoci skopeo mmdebstrap binutils file python3-yaml python3-venv shellcheck
 )
 
 install_deps() {

@@ -88,4 +88,7 @@ pub trait Dataplane: Send + 'static {
     fn clean_up(&mut self, interface: bool) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// Waits for the next node event; never resolves when the dataplane cannot watch.
     fn next_event(&mut self) -> impl Future<Output = NodeEvent> + Send;
+    /// The firewall backend the next apply must leave in force (the per-node override,
+    /// `crate::backend_override`); dataplanes without a firewall ignore it.
+    fn want_firewall(&mut self, _backend: kilo_mesh::types::FirewallBackend) {}
 }

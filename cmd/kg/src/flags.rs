@@ -36,7 +36,7 @@ pub enum LogLevel {
 
 /// kg, the kilo-rs node daemon.
 #[derive(Parser, Debug)]
-#[command(name = "kg", version, about)]
+#[command(name = "kg", version = env!("KILO_VERSION"), about)]
 #[allow(clippy::struct_excessive_bools, reason = "one field per boolean flag")]
 pub struct Flags {
     /// The flags that decide the plan, shared with `kgctl plan`.

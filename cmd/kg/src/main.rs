@@ -1,6 +1,7 @@
 //! kg: the kilo-rs node daemon. Parses flags, connects the adapters and runs the reconcile loop
 //! and the HTTP server until SIGTERM/SIGINT.
 
+mod backend_override;
 mod dataplane;
 mod flags;
 mod http;

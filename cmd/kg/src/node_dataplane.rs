@@ -4,9 +4,7 @@
 use std::time::UNIX_EPOCH;
 
 use anyhow::{Context as _, Result};
-use kilo_firewall::{
-    Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NftablesFirewall, SystemRunner,
-};
+use kilo_firewall::{Firewall, FirewallMetrics};
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
 use kilo_mesh::types::{FirewallBackend, IfName, WgKey};
@@ -15,6 +13,7 @@ use kilo_wireguard::{PrivateKey, WireGuard};
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
+use crate::backend_override::{self, SwitchingFirewall};
 use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
 use crate::flags::Config;
 
@@ -25,7 +24,7 @@ pub struct NodeDataplane {
     interface: IfName,
     wireguard: Box<dyn WireGuard + Send>,
     network: RtNetlink,
-    firewall: Box<dyn Firewall>,
+    firewall: SwitchingFirewall,
     events: Option<mpsc::Receiver<NetworkEvent>>,
     last_links: Option<LinkNames>,
     leader: bool,
@@ -52,16 +51,10 @@ impl NodeDataplane {
             }
         };
         let metrics = FirewallMetrics::register(registry);
-        let firewall: Box<dyn Firewall> = match cfg.flags.mesh.firewall_backend {
-            FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
-                SystemRunner,
-                metrics,
-                kilo_firewall::Settings::default(),
-            )),
-            FirewallBackend::Nftables => {
-                Box::new(NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto))
-            }
-        };
+        let firewall = SwitchingFirewall::new(
+            cfg.flags.mesh.firewall_backend,
+            Box::new(move |kind| backend_override::open(kind, metrics.clone())),
+        );
         Ok(Self {
             key,
             public,
@@ -205,6 +198,10 @@ impl Dataplane for NodeDataplane {
         fw?;
         net?;
         link
+    }
+
+    fn want_firewall(&mut self, backend: FirewallBackend) {
+        self.firewall.want(backend);
     }
 
     async fn next_event(&mut self) -> NodeEvent {

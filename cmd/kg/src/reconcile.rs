@@ -15,6 +15,7 @@ use kilo_mesh::notice::{self, NoticeDedup, Refusal, Target};
 use kilo_mesh::plan::{LocalFacts, NodePlan};
 use kilo_mesh::{Snapshot, Topology};
 
+use crate::backend_override;
 use crate::dataplane::{Dataplane, Observed};
 use crate::flags::Config;
 use crate::http::Shared;
@@ -119,6 +120,12 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
         let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
         self.publish(&plan, &discovered, &observed, stale).await;
+        let backend = backend_override::wanted(
+            &view,
+            &self.cfg.hostname,
+            self.cfg.flags.mesh.firewall_backend,
+        );
+        self.dp.want_firewall(backend);
         match self.dp.apply(&plan).await {
             Ok(applied) => {
                 if applied != Default::default() {

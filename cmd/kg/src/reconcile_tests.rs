@@ -55,7 +55,11 @@ fn entry(name: &str, ann: &[(&str, &str)], pods: &[&str]) -> NodeEntry {
         internal_addresses: vec![],
     };
     let (node, problems) = parse_node(&raw, "topology.kubernetes.io/region").unwrap();
-    NodeEntry { node, problems }
+    NodeEntry {
+        node,
+        problems,
+        firewall_backend: None,
+    }
 }
 
 struct Harness {

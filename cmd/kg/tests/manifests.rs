@@ -54,6 +54,12 @@ const VARIANTS: &[Variant] = &[
         bin_dir: "/var/lib/rancher/k3s/data/cni",
     },
     Variant {
+        file: "kilo-rs-kind.yaml",
+        backend: "userspace",
+        conf_dir: "/etc/cni/net.d",
+        bin_dir: "/opt/cni/bin",
+    },
+    Variant {
         file: "kilo-rs-kubeadm.yaml",
         backend: "kernel",
         conf_dir: "/etc/cni/net.d",

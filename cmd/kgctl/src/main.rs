@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 /// kilo-rs operator CLI.
 #[derive(Parser)]
-#[command(name = "kgctl", version, about)]
+#[command(name = "kgctl", version = env!("KILO_VERSION"), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -34,6 +34,9 @@ pub struct NodeEntry {
     pub node: kilo_mesh::Node,
     /// Problems in its annotations.
     pub problems: Vec<AnnotationProblem>,
+    /// Its `kilo.squat.ai/firewall-backend` annotation as written (kg's per-node override of
+    /// `--firewall-backend`; kg parses it).
+    pub firewall_backend: Option<String>,
 }
 
 /// Everything kg reads from the cluster, translated.

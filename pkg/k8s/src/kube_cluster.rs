@@ -161,7 +161,15 @@ impl Cluster for KubeCluster {
         };
         for n in self.nodes.state() {
             match crate::translate::node_from_k8s(&n, &self.topology_label) {
-                Ok((node, problems)) => view.nodes.push(NodeEntry { node, problems }),
+                Ok((node, problems)) => view.nodes.push(NodeEntry {
+                    node,
+                    problems,
+                    firewall_backend: n
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(crate::FIREWALL_BACKEND_ANNOTATION).cloned()),
+                }),
                 Err(p) => tracing::warn!(problem = %p, "ignoring a node"),
             }
         }

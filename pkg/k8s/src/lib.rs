@@ -11,5 +11,9 @@ pub mod publish;
 pub mod translate;
 
 pub use peer::{Peer, PeerRejection, PeerSpec};
+
+/// The Node annotation that overrides kg's `--firewall-backend` on its node (`iptables` or
+/// `nftables`); carried as written in [`cluster::NodeEntry::firewall_backend`].
+pub const FIREWALL_BACKEND_ANNOTATION: &str = "kilo.squat.ai/firewall-backend";
 pub use publish::{OwnFacts, own_annotations};
 pub use translate::{node_from_k8s, raw_node};

@@ -25,6 +25,14 @@ pub struct CniInputs {
     pub portmap: bool,
 }
 
+/// The conflist's `cniVersion`: 1.1.0, or 1.0.0 when `portmap` is chained. Every plugin of the
+/// list must support the list's version, and the reference `portmap` supports 1.1.0 only since
+/// containernetworking/plugins 1.5; the 1.1.1 that Debian 12 and 13 ship (and the image's static
+/// build of it) stops at 1.0.0. `kilo-cni` supports both.
+fn cni_version(inputs: &CniInputs) -> &'static str {
+    if inputs.portmap { "1.0.0" } else { "1.1.0" }
+}
+
 /// Builds the conflist as JSON. One IPAM range set per pod CIDR, each with its own family.
 #[must_use]
 pub fn conflist(inputs: &CniInputs) -> Value {
@@ -50,7 +58,7 @@ pub fn conflist(inputs: &CniInputs) -> Value {
         }));
     }
     json!({
-        "cniVersion": "1.1.0",
+        "cniVersion": cni_version(inputs),
         "name": NETWORK_NAME,
         "plugins": plugins,
     })
@@ -72,7 +80,7 @@ mod tests {
         });
         insta::assert_json_snapshot!(v, @r#"
         {
-          "cniVersion": "1.1.0",
+          "cniVersion": "1.0.0",
           "name": "kilo",
           "plugins": [
             {
