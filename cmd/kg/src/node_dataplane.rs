@@ -1,16 +1,17 @@
 //! The real [`Dataplane`]: the WireGuard adapter (kernel or userspace), the netlink adapter and
-//! the firewall adapter, composed. Does I/O.
+//! the firewall adapter, composed. Generic over the three adapters so its tests run on the
+//! adapters' fakes; [`NodeDataplane::new`] opens the real ones. Does I/O (through the adapters).
 
 use std::time::UNIX_EPOCH;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use kilo_firewall::{
     Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NftablesFirewall, SystemRunner,
 };
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
 use kilo_mesh::types::{IfName, WgKey};
-use kilo_netlink::{Network as _, NetworkEvent, RtNetlink};
+use kilo_netlink::{Network, NetworkEvent, RtNetlink};
 use kilo_wireguard::{Backend, PrivateKey, WireGuard};
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
@@ -18,26 +19,26 @@ use tokio::sync::mpsc;
 use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
 use crate::flags::{Config, FirewallBackend, WireGuardBackend};
 
-/// The node's dataplane.
-pub struct NodeDataplane {
+/// The node's dataplane over a WireGuard driver `W`, a netlink adapter `N` and a firewall `F`.
+pub struct NodeDataplane<W: ?Sized, N, F: ?Sized> {
     key: PrivateKey,
     public: WgKey,
     interface: IfName,
-    wireguard: Box<dyn WireGuard + Send>,
-    network: RtNetlink,
-    firewall: Box<dyn Firewall>,
+    wireguard: Box<W>,
+    network: N,
+    firewall: Box<F>,
     events: Option<mpsc::Receiver<NetworkEvent>>,
     last_links: Option<LinkNames>,
     leader: bool,
 }
 
-impl NodeDataplane {
-    /// Loads (or creates) the key and opens the adapters in the current network namespace.
+impl NodeDataplane<dyn WireGuard + Send, RtNetlink, dyn Firewall> {
+    /// Loads (or creates) the key and opens the adapters the flags select, in the current
+    /// network namespace.
     pub async fn new(cfg: &Config, registry: &mut Registry) -> Result<Self> {
         let key = kilo_wireguard::load_or_create(&cfg.flags.key_file).with_context(|| {
             format!("loading the WireGuard key {}", cfg.flags.key_file.display())
         })?;
-        let public = key.public_key();
         let backend = match cfg.flags.wireguard_backend {
             WireGuardBackend::Kernel => Backend::Kernel,
             WireGuardBackend::Userspace => Backend::Userspace,
@@ -47,14 +48,7 @@ impl NodeDataplane {
             &cfg.flags.wireguard_socket_dir,
             cfg.flags.create_interface,
         );
-        let mut network = RtNetlink::new().context("opening netlink")?;
-        let events = match network.monitor() {
-            Ok(rx) => Some(rx),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch netlink; relying on the resync period");
-                None
-            }
-        };
+        let network = RtNetlink::new().context("opening netlink")?;
         let metrics = FirewallMetrics::register(registry);
         let firewall: Box<dyn Firewall> = match cfg.flags.firewall_backend {
             FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
@@ -66,17 +60,49 @@ impl NodeDataplane {
                 Box::new(NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto))
             }
         };
-        Ok(Self {
+        Ok(Self::from_parts(
             key,
-            public,
-            interface: cfg.mesh.interface.clone(),
+            cfg.mesh.interface.clone(),
+            wireguard,
+            network,
+            firewall,
+        ))
+    }
+}
+
+impl<W, N, F> NodeDataplane<W, N, F>
+where
+    W: WireGuard + Send + ?Sized,
+    N: Network,
+    F: Firewall + ?Sized,
+{
+    /// Composes opened adapters for the WireGuard interface `interface` and starts watching
+    /// the network (without a watch, kg relies on its resync period).
+    pub fn from_parts(
+        key: PrivateKey,
+        interface: IfName,
+        wireguard: Box<W>,
+        mut network: N,
+        firewall: Box<F>,
+    ) -> Self {
+        let events = match network.monitor() {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch netlink; relying on the resync period");
+                None
+            }
+        };
+        Self {
+            public: key.public_key(),
+            key,
+            interface,
             wireguard,
             network,
             firewall,
             events,
             last_links: None,
             leader: false,
-        })
+        }
     }
 
     fn peers(&self) -> Vec<PeerStatus> {
@@ -108,6 +134,20 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// Every step's error: the one error as it is, several joined into one message.
+fn all_of<const K: usize>(steps: [Result<()>; K]) -> Result<()> {
+    let mut errors: Vec<anyhow::Error> = steps.into_iter().filter_map(Result::err).collect();
+    if errors.len() <= 1 {
+        return errors.pop().map_or(Ok(()), Err);
+    }
+    let all: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+    Err(anyhow!(
+        "{} clean-up steps failed: {}",
+        all.len(),
+        all.join("; ")
+    ))
+}
+
 /// Interfaces whose addresses say nothing about the node itself.
 fn skip_iface(name: &str, wg: &str) -> bool {
     name == wg
@@ -117,7 +157,12 @@ fn skip_iface(name: &str, wg: &str) -> bool {
         || name == "kilo.vxlan"
 }
 
-impl Dataplane for NodeDataplane {
+impl<W, N, F> Dataplane for NodeDataplane<W, N, F>
+where
+    W: WireGuard + Send + ?Sized + 'static,
+    N: Network + 'static,
+    F: Firewall + ?Sized + 'static,
+{
     fn public_key(&self) -> WgKey {
         self.public
     }
@@ -206,9 +251,7 @@ impl Dataplane for NodeDataplane {
         } else {
             Ok(())
         };
-        fw?;
-        net?;
-        link
+        all_of([fw, net, link])
     }
 
     async fn next_event(&mut self) -> NodeEvent {
@@ -227,3 +270,7 @@ impl Dataplane for NodeDataplane {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "node_dataplane_tests.rs"]
+mod tests;
