@@ -1,9 +1,10 @@
-//! Network configuration parsing and validation (plugin and IPAM sections, spec versions).
-//! No I/O.
+//! Network configuration parsing and validation (spec versions, the runtime's fields around
+//! the plugin's own settings, which are kg's typed `KiloConf`). No I/O.
 
-use std::net::IpAddr;
-
-use ipnet::IpNet;
+use kilo_mesh::plan::cni::BRIDGE;
+use kilo_mesh::plan::cni::conf::KiloConf;
+pub use kilo_mesh::plan::cni::conf::{IpamConf, RangeConf};
+use kilo_mesh::types::IfName;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,9 +12,6 @@ use crate::error::{CniError, CniResult, Code, config_err};
 
 /// Versions this plugin answers to, oldest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
-
-/// Default bridge name (Kilo's).
-pub const DEFAULT_BRIDGE: &str = "kube-bridge";
 
 /// Default host-local data directory.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/cni/networks";
@@ -37,54 +35,6 @@ pub fn check_version(version: &str) -> CniResult<()> {
     ))
 }
 
-/// One range of a range set, as host-local configures it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RangeConf {
-    /// The subnet to allocate from.
-    pub subnet: IpNet,
-    /// First allocatable address (default: subnet + 1).
-    pub range_start: Option<IpAddr>,
-    /// Last allocatable address (default: broadcast - 1 for IPv4, last address for IPv6).
-    pub range_end: Option<IpAddr>,
-    /// Gateway (default: subnet + 1).
-    pub gateway: Option<IpAddr>,
-}
-
-/// A route from the IPAM config.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RouteConf {
-    /// Destination.
-    pub dst: IpNet,
-    /// Gateway (default: the range's gateway is NOT implied; no gateway means on-link).
-    pub gw: Option<IpAddr>,
-}
-
-/// The `ipam` section.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IpamConf {
-    /// Delegate IPAM plugin; empty or absent selects the built-in host-local compatible IPAM.
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// Range sets (one per address family, usually).
-    #[serde(default)]
-    pub ranges: Vec<Vec<RangeConf>>,
-    /// Legacy single-range form: subnet.
-    pub subnet: Option<IpNet>,
-    /// Legacy single-range form: first address.
-    pub range_start: Option<IpAddr>,
-    /// Legacy single-range form: last address.
-    pub range_end: Option<IpAddr>,
-    /// Legacy single-range form: gateway.
-    pub gateway: Option<IpAddr>,
-    /// Extra routes.
-    #[serde(default)]
-    pub routes: Vec<RouteConf>,
-    /// Lease directory (default /var/lib/cni/networks).
-    pub data_dir: Option<String>,
-}
-
 /// The plugin configuration (conflist entry with name/cniVersion injected, or single form).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,30 +43,9 @@ pub struct NetConf {
     pub cni_version: String,
     /// Network name.
     pub name: String,
-    /// Bridge name.
-    #[serde(default)]
-    pub bridge: Option<String>,
-    /// Put the gateway addresses on the bridge.
-    #[serde(default)]
-    pub is_gateway: bool,
-    /// Also install default routes in the pod (implies isGateway).
-    #[serde(default)]
-    pub is_default_gateway: bool,
-    /// Hairpin mode on the bridge port.
-    #[serde(default)]
-    pub hairpin_mode: bool,
-    /// MTU of the veth pair (0: kernel default).
-    #[serde(default)]
-    pub mtu: u32,
-    /// IP masquerade: not supported (Kilo does NAT itself).
-    #[serde(default)]
-    pub ip_masq: bool,
-    /// VLAN tag: not supported.
-    #[serde(default)]
-    pub vlan: u32,
-    /// IPAM section.
-    #[serde(default)]
-    pub ipam: Option<IpamConf>,
+    /// kilo-cni's own settings: the typed contract with kg (`kilo_mesh::plan::cni::conf`).
+    #[serde(flatten)]
+    pub plugin: KiloConf,
     /// The previous result in a chain (CHECK, DEL, chained ADD).
     #[serde(default)]
     pub prev_result: Option<Value>,
@@ -174,25 +103,21 @@ impl NetConf {
         if self.name.contains('/') || self.name == "." || self.name == ".." {
             return Err(config_err(format!("invalid network name {:?}", self.name)));
         }
-        if self.ip_masq {
+        if self.plugin.ip_masq {
             return Err(CniError::new(
                 Code::UnsupportedField,
                 "ipMasq is not supported",
                 "kg does the NAT",
             ));
         }
-        if self.vlan != 0 {
+        if self.plugin.vlan != 0 {
             return Err(CniError::new(
                 Code::UnsupportedField,
                 "vlan is not supported",
                 "",
             ));
         }
-        let br = self.bridge_name();
-        if br.is_empty() || br.len() > 15 || br.contains('/') || br.contains(char::is_whitespace) {
-            return Err(config_err(format!("invalid bridge name {br:?}")));
-        }
-        if self.ipam.is_none() {
+        if self.plugin.ipam.is_none() {
             return Err(config_err("missing ipam section"));
         }
         Ok(())
@@ -200,17 +125,17 @@ impl NetConf {
 
     /// The bridge to attach to.
     pub fn bridge_name(&self) -> &str {
-        self.bridge.as_deref().unwrap_or(DEFAULT_BRIDGE)
+        self.plugin.bridge.as_ref().map_or(BRIDGE, IfName::as_str)
     }
 
     /// Whether gateway addresses go on the bridge.
     pub fn gateway_on_bridge(&self) -> bool {
-        self.is_gateway || self.is_default_gateway
+        self.plugin.is_gateway || self.plugin.is_default_gateway
     }
 
     /// The delegate IPAM plugin, if any.
     pub fn ipam_delegate(&self) -> Option<&str> {
-        let kind = self.ipam.as_ref()?.kind.as_deref()?;
+        let kind = self.plugin.ipam.as_ref()?.kind.as_deref()?;
         if kind.is_empty() || kind == "kilo-cni" {
             None
         } else {
@@ -223,3 +148,7 @@ impl NetConf {
         parse_version(&self.cni_version).unwrap_or((0, 0, 0))
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

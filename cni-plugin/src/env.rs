@@ -1,6 +1,8 @@
 //! The CNI_* environment variables, validated per command (code 4 on errors). Reads the
 //! process environment only.
 
+use kilo_mesh::types::IfName;
+
 use crate::error::{CniError, CniResult, Code};
 
 /// The commands of CNI 1.1.
@@ -86,7 +88,7 @@ pub fn read(command: Command) -> CniResult<Env> {
         if env.ifname.is_empty() {
             return Err(missing("CNI_IFNAME"));
         }
-        if !valid_ifname(&env.ifname) {
+        if env.ifname.parse::<IfName>().is_err() {
             return Err(CniError::new(
                 Code::InvalidEnv,
                 "invalid CNI_IFNAME",
@@ -105,15 +107,4 @@ pub fn valid_container_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// The Linux interface name rule: 1..=15 bytes, no `/`, `:` or whitespace, not `.`/`..`.
-pub fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace())
 }

@@ -1,14 +1,13 @@
-//! A small synchronous rtnetlink client (netlink-sys socket + netlink-packet-route messages):
-//! links, addresses and routes of the network namespace the socket was opened in. Does I/O.
+//! The plugin's rtnetlink requests (netlink-packet-route messages over `kilo-nlsock`'s
+//! synchronous socket): links, addresses and routes of the network namespace the socket was
+//! opened in. Does I/O.
 
 use std::net::IpAddr;
 use std::os::fd::RawFd;
 
 use ipnet::IpNet;
-use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
-};
+use kilo_nlsock::{Route, Socket};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage as Msg;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
@@ -19,31 +18,9 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-/// A netlink failure: the kernel's errno or a local socket/decode problem.
-#[derive(Debug, thiserror::Error)]
-pub enum NlError {
-    /// The kernel answered with an error.
-    #[error("kernel: {0}")]
-    Kernel(nix::errno::Errno),
-    /// The socket failed.
-    #[error("netlink socket")]
-    Socket(#[source] std::io::Error),
-    /// A reply did not decode.
-    #[error("decoding netlink reply: {0}")]
-    Decode(String),
-}
-
-impl NlError {
-    /// The kernel errno, if that is what this is.
-    pub fn errno(&self) -> Option<nix::errno::Errno> {
-        match self {
-            Self::Kernel(e) => Some(*e),
-            _ => None,
-        }
-    }
-}
+/// A netlink failure: the kernel's errno or a local socket, decoding or sequence problem.
+pub use kilo_nlsock::Error as NlError;
 
 /// Basic facts about a link.
 #[derive(Debug, Clone, Default)]
@@ -73,9 +50,7 @@ pub struct RouteEntry {
 
 /// A synchronous rtnetlink socket, bound to the netns it was created in.
 pub struct Netlink {
-    sock: Socket,
-    seq: u32,
-    buf: Vec<u8>,
+    sock: Socket<Route>,
 }
 
 /// Formats a MAC address.
@@ -89,70 +64,24 @@ pub fn fmt_mac(b: &[u8]) -> String {
 impl Netlink {
     /// Opens a socket in the calling thread's network namespace.
     pub fn new() -> Result<Self, NlError> {
-        let mut sock = Socket::new(NETLINK_ROUTE).map_err(NlError::Socket)?;
-        sock.bind_auto().map_err(NlError::Socket)?;
-        sock.connect(&SocketAddr::new(0, 0))
-            .map_err(NlError::Socket)?;
         Ok(Self {
-            sock,
-            seq: 0,
-            buf: Vec::with_capacity(128 * 1024),
+            sock: Socket::open()?,
         })
     }
 
     fn request(&mut self, msg: Msg, flags: u16) -> Result<Vec<Msg>, NlError> {
-        self.seq = self.seq.wrapping_add(1);
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | flags;
-        header.sequence_number = self.seq;
-        let mut nl = NetlinkMessage::new(header, NetlinkPayload::from(msg));
-        nl.finalize();
-        let mut out = vec![0u8; nl.buffer_len()];
-        nl.serialize(&mut out);
-        self.sock.send(&out, 0).map_err(NlError::Socket)?;
-        let mut replies = Vec::new();
-        loop {
-            self.buf.clear();
-            let n = self.sock.recv(&mut self.buf, 0).map_err(NlError::Socket)?;
-            if n > self.buf.len() {
-                return Err(NlError::Decode("truncated netlink datagram".into()));
-            }
-            let mut off = 0;
-            while off < self.buf.len() {
-                let reply = NetlinkMessage::<Msg>::deserialize(&self.buf[off..])
-                    .map_err(|e| NlError::Decode(e.to_string()))?;
-                let len = reply.header.length as usize;
-                if len == 0 {
-                    return Err(NlError::Decode("zero-length netlink message".into()));
-                }
-                off += (len + 3) & !3;
-                if reply.header.sequence_number != self.seq {
-                    continue;
-                }
-                match reply.payload {
-                    NetlinkPayload::Error(e) => match e.code {
-                        Some(code) => {
-                            return Err(NlError::Kernel(nix::errno::Errno::from_raw(-code.get())));
-                        }
-                        None => return Ok(replies),
-                    },
-                    NetlinkPayload::Done(_) => return Ok(replies),
-                    NetlinkPayload::InnerMessage(m) => replies.push(m),
-                    _ => {}
-                }
-            }
-        }
+        self.sock.request(msg, flags)
     }
 
     fn ack(&mut self, msg: Msg, flags: u16) -> Result<(), NlError> {
-        self.request(msg, NLM_F_ACK | flags).map(|_| ())
+        self.request(msg, flags).map(|_| ())
     }
 
     /// Looks a link up by name; `None` when it does not exist.
     pub fn link(&mut self, name: &str) -> Result<Option<Link>, NlError> {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        match self.request(Msg::GetLink(m), NLM_F_ACK) {
+        match self.request(Msg::GetLink(m), 0) {
             Ok(replies) => Ok(replies.into_iter().find_map(|r| match r {
                 Msg::NewLink(l) => Some(to_link(&l)),
                 _ => None,

@@ -235,6 +235,24 @@ fn bad_environment_is_code_4() {
         4
     );
     assert_eq!(lab.call("ADD", "", "/var/run/netns/x").run(&conf).code(), 4);
+    // Interface names the kernel refuses (U+00A0 and U+0120 hold the byte 0xA0, which the
+    // kernel's isspace() matches).
+    for ifname in [
+        "a:b",
+        "a/b",
+        "a b",
+        "a\u{0b}b",
+        "a\u{a0}b",
+        "a\u{120}b",
+        ".",
+        "sixteen-bytes-xx",
+    ] {
+        let mut call = lab.call("ADD", "c1", "/var/run/netns/x");
+        call.ifname = ifname;
+        let out = call.run(&conf);
+        assert_eq!(out.code(), 4, "{ifname:?}");
+        assert_eq!(out.json()["msg"], "invalid CNI_IFNAME", "{ifname:?}");
+    }
     assert!(leases(lab.data.str(), "kilo").is_empty());
 }
 

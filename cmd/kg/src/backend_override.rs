@@ -61,6 +61,22 @@ pub fn open(kind: FirewallBackend, metrics: FirewallMetrics) -> Box<dyn Firewall
     }
 }
 
+/// A firewall that can be asked to move to another backend (the per-node override). Firewalls
+/// that are one backend for good ignore the request.
+pub trait BackendSwitch {
+    /// The backend the next apply must leave in force.
+    fn want(&mut self, _kind: FirewallBackend) {}
+}
+
+impl BackendSwitch for SwitchingFirewall {
+    fn want(&mut self, kind: FirewallBackend) {
+        self.wanted = kind;
+    }
+}
+
+#[cfg(test)]
+impl BackendSwitch for kilo_firewall::FakeFirewall {}
+
 /// Builds a backend of a kind (the real one opens [`open`]; tests record).
 pub type Opener = Box<dyn Fn(FirewallBackend) -> Box<dyn Firewall> + Send>;
 
@@ -82,11 +98,6 @@ impl SwitchingFirewall {
             wanted: kind,
             open,
         }
-    }
-
-    /// The backend the next apply must leave in force.
-    pub fn want(&mut self, kind: FirewallBackend) {
-        self.wanted = kind;
     }
 
     /// The backend in force.

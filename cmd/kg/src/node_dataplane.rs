@@ -1,48 +1,79 @@
 //! The real [`Dataplane`]: the WireGuard adapter (kernel or userspace), the netlink adapter and
-//! the firewall adapter, composed. Does I/O.
+//! the firewall adapter, composed. Generic over the three adapters so its tests run on the
+//! adapters' fakes; [`NodeDataplane::new`] opens the real ones. Does I/O (through the adapters).
 
 use std::time::UNIX_EPOCH;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use kilo_firewall::{Firewall, FirewallMetrics};
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
 use kilo_mesh::types::{FirewallBackend, IfName, WgKey};
-use kilo_netlink::{Network as _, NetworkEvent, RtNetlink};
+use kilo_netlink::{Network, NetworkEvent, RtNetlink};
 use kilo_wireguard::{PrivateKey, WireGuard};
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
-use crate::backend_override::{self, SwitchingFirewall};
+use crate::backend_override::{self, BackendSwitch, SwitchingFirewall};
 use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
 use crate::flags::Config;
 
-/// The node's dataplane.
-pub struct NodeDataplane {
+/// The node's dataplane over a WireGuard driver `W`, a netlink adapter `N` and a firewall `F`.
+pub struct NodeDataplane<W: ?Sized, N, F: ?Sized> {
     key: PrivateKey,
     public: WgKey,
     interface: IfName,
-    wireguard: Box<dyn WireGuard + Send>,
-    network: RtNetlink,
-    firewall: SwitchingFirewall,
+    wireguard: Box<W>,
+    network: N,
+    firewall: Box<F>,
     events: Option<mpsc::Receiver<NetworkEvent>>,
     last_links: Option<LinkNames>,
     leader: bool,
 }
 
-impl NodeDataplane {
-    /// Loads (or creates) the key and opens the adapters in the current network namespace.
+impl NodeDataplane<dyn WireGuard + Send, RtNetlink, SwitchingFirewall> {
+    /// Loads (or creates) the key and opens the adapters the flags select, in the current
+    /// network namespace.
     pub async fn new(cfg: &Config, registry: &mut Registry) -> Result<Self> {
         let key = kilo_wireguard::load_or_create(&cfg.flags.key_file).with_context(|| {
             format!("loading the WireGuard key {}", cfg.flags.key_file.display())
         })?;
-        let public = key.public_key();
         let wireguard = kilo_wireguard::driver(
             cfg.flags.wireguard_backend,
             &cfg.flags.wireguard_socket_dir,
             cfg.flags.create_interface,
         );
-        let mut network = RtNetlink::new().context("opening netlink")?;
+        let network = RtNetlink::new().context("opening netlink")?;
+        let metrics = FirewallMetrics::register(registry);
+        let firewall = Box::new(SwitchingFirewall::new(
+            cfg.flags.mesh.firewall_backend,
+            Box::new(move |kind| backend_override::open(kind, metrics.clone())),
+        ));
+        Ok(Self::from_parts(
+            key,
+            cfg.mesh.interface.clone(),
+            wireguard,
+            network,
+            firewall,
+        ))
+    }
+}
+
+impl<W, N, F> NodeDataplane<W, N, F>
+where
+    W: WireGuard + Send + ?Sized,
+    N: Network,
+    F: Firewall + ?Sized,
+{
+    /// Composes opened adapters for the WireGuard interface `interface` and starts watching
+    /// the network (without a watch, kg relies on its resync period).
+    pub fn from_parts(
+        key: PrivateKey,
+        interface: IfName,
+        wireguard: Box<W>,
+        mut network: N,
+        firewall: Box<F>,
+    ) -> Self {
         let events = match network.monitor() {
             Ok(rx) => Some(rx),
             Err(e) => {
@@ -50,22 +81,17 @@ impl NodeDataplane {
                 None
             }
         };
-        let metrics = FirewallMetrics::register(registry);
-        let firewall = SwitchingFirewall::new(
-            cfg.flags.mesh.firewall_backend,
-            Box::new(move |kind| backend_override::open(kind, metrics.clone())),
-        );
-        Ok(Self {
+        Self {
+            public: key.public_key(),
             key,
-            public,
-            interface: cfg.mesh.interface.clone(),
+            interface,
             wireguard,
             network,
             firewall,
             events,
             last_links: None,
             leader: false,
-        })
+        }
     }
 
     fn peers(&self) -> Vec<PeerStatus> {
@@ -97,7 +123,26 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
-impl Dataplane for NodeDataplane {
+/// Every step's error: the one error as it is, several joined into one message.
+fn all_of<const K: usize>(steps: [Result<()>; K]) -> Result<()> {
+    let mut errors: Vec<anyhow::Error> = steps.into_iter().filter_map(Result::err).collect();
+    if errors.len() <= 1 {
+        return errors.pop().map_or(Ok(()), Err);
+    }
+    let all: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+    Err(anyhow!(
+        "{} clean-up steps failed: {}",
+        all.len(),
+        all.join("; ")
+    ))
+}
+
+impl<W, N, F> Dataplane for NodeDataplane<W, N, F>
+where
+    W: WireGuard + Send + ?Sized + 'static,
+    N: Network + 'static,
+    F: Firewall + BackendSwitch + ?Sized + 'static,
+{
     fn public_key(&self) -> WgKey {
         self.public
     }
@@ -195,9 +240,7 @@ impl Dataplane for NodeDataplane {
         } else {
             Ok(())
         };
-        fw?;
-        net?;
-        link
+        all_of([fw, net, link])
     }
 
     fn want_firewall(&mut self, backend: FirewallBackend) {
@@ -220,3 +263,7 @@ impl Dataplane for NodeDataplane {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "node_dataplane_tests.rs"]
+mod tests;

@@ -86,7 +86,7 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
         peer: &env.ifname,
         host_mac,
         peer_mac,
-        mtu: conf.mtu,
+        mtu: conf.plugin.mtu,
         master: bridge.index,
         netns_fd: ns.as_raw_fd(),
     };
@@ -101,7 +101,7 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
     let routes = pod_routes(conf, ipam)?;
     let pod = std::thread::scope(|s| {
         let pod = s.spawn(|| configure_pod(env, ns, &ipam.ips, &routes));
-        let host_res = if conf.hairpin_mode {
+        let host_res = if conf.plugin.hairpin_mode {
             set_hairpin(&mut nl, &host)
         } else {
             Ok(())
@@ -112,7 +112,7 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
         host_res.and(pod)
     });
     pod?;
-    let mtu = (conf.mtu > 0).then_some(conf.mtu);
+    let mtu = (conf.plugin.mtu > 0).then_some(conf.plugin.mtu);
     let interfaces = vec![
         Interface {
             name: conf.bridge_name().to_owned(),
@@ -171,7 +171,7 @@ fn ensure_bridge(nl: &mut Netlink, conf: &NetConf) -> CniResult<Link> {
         }
         return Ok(br);
     }
-    match nl.add_bridge(name, conf.mtu, random_mac()) {
+    match nl.add_bridge(name, conf.plugin.mtu, random_mac()) {
         Ok(()) | Err(crate::netlink::NlError::Kernel(Errno::EEXIST)) => {}
         Err(e) => return Err(nl_err(format!("creating bridge {name}"))(e)),
     }
@@ -213,7 +213,7 @@ fn gateway_on_bridge(
 /// already has one); routes without a gateway use their family's gateway.
 fn pod_routes(conf: &NetConf, ipam: &Res) -> CniResult<Vec<Route>> {
     let mut routes = ipam.routes.clone();
-    if !conf.is_default_gateway {
+    if !conf.plugin.is_default_gateway {
         return Ok(routes);
     }
     for ip in &ipam.ips {

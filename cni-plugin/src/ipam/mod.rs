@@ -28,7 +28,7 @@ impl Ipam {
     /// Builds the allocator from the `ipam` section (validated: code 7 on errors).
     pub fn new(conf: &NetConf) -> CniResult<Self> {
         let default = IpamConf::default();
-        let ipam = conf.ipam.as_ref().unwrap_or(&default);
+        let ipam = conf.plugin.ipam.as_ref().unwrap_or(&default);
         let sets = range_sets(ipam)?;
         let routes = ipam
             .routes

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const KILO: &str = env!("CARGO_BIN_EXE_kilo-cni");
 pub const REF_BRIDGE: &str = "/usr/lib/cni/bridge";
@@ -213,13 +213,23 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Kilo's conflist entry (as kg writes it) with name/cniVersion injected, own bridge and dataDir.
+/// Kilo's conflist entry as kg renders it (`kilo_mesh::plan::cni::conflist`, MTU 1420), with
+/// name/cniVersion injected as the runtime does, and the test's own bridge and dataDir.
 pub fn kilo_conf(version: &str, bridge: &str, data_dir: &str, v4: &str, v6: &str) -> Value {
-    json!({
-        "cniVersion": version, "name": "kilo", "type": "kilo-cni", "bridge": bridge,
-        "isDefaultGateway": true, "forceAddress": true, "hairpinMode": true, "mtu": 1420,
-        "ipam": {"dataDir": data_dir, "ranges": [[{"subnet": v4}], [{"subnet": v6}]]}
-    })
+    let list = kilo_mesh::plan::cni::conflist(&kilo_mesh::plan::cni::CniInputs {
+        pod_cidrs: vec![
+            v4.parse().expect("v4 subnet"),
+            v6.parse().expect("v6 subnet"),
+        ],
+        mtu: 1420,
+        portmap: false,
+    });
+    let mut c = list["plugins"][0].clone();
+    c["cniVersion"] = version.into();
+    c["name"] = list["name"].clone();
+    c["bridge"] = bridge.into();
+    c["ipam"]["dataDir"] = data_dir.into();
+    c
 }
 
 /// The same network for the reference bridge + host-local.

@@ -1,10 +1,8 @@
-//! An in-memory [`Firewall`] for kg's tests: keeps the last applied plan, counts what would
-//! change, and can be told to fail. No I/O.
+//! An in-memory [`Firewall`] for kg's tests: keeps the last applied plan, counts one operation
+//! per family whose plan changed (as if it swapped that family's table), and can be told to
+//! fail. Built for this crate's tests and behind the `fake` feature. No I/O.
 
-use std::collections::BTreeSet;
-
-use kilo_mesh::plan::firewall::iptables::{Ruleset, ruleset};
-use kilo_mesh::plan::firewall::{FamilyFirewall, FirewallPlan};
+use kilo_mesh::plan::firewall::FirewallPlan;
 
 use crate::metrics::{Backend, OpCounts, Operation};
 use crate::{ApplyReport, Firewall, FirewallError};
@@ -38,50 +36,21 @@ impl FakeFirewall {
     }
 }
 
-/// Approximate operations between two family states: set entries and rules of their iptables
-/// form that differ.
-fn family_delta(old: Option<&FamilyFirewall>, new: &FamilyFirewall, counts: &mut OpCounts) {
-    let fam = new.family;
-    let (old, new) = (old.map(ruleset), ruleset(new));
-    let (old, new) = (old.as_ref(), &new);
-    for s in &new.sets {
-        let before = old
-            .and_then(|o| o.sets.iter().find(|x| x.name == s.name))
-            .map(|x| x.entries.clone())
-            .unwrap_or_default();
-        let added = s.entries.difference(&before).count() as u64;
-        let removed = before.difference(&s.entries).count() as u64;
-        counts.add(Backend::Ipset, fam, Operation::SetAdd, &s.name, added);
-        counts.add(Backend::Ipset, fam, Operation::SetDel, &s.name, removed);
-    }
-    let rules = |f: &Ruleset| -> BTreeSet<(String, String)> {
-        let owned = f
-            .chains
-            .iter()
-            .flat_map(|c| c.rules.iter().map(|r| (c.name.clone(), r.clone())));
-        owned
-            .chain(f.jumps.iter().map(|j| (j.chain.clone(), j.rule.clone())))
-            .collect()
-    };
-    let (before, after) = (old.map(rules).unwrap_or_default(), rules(new));
-    for (chain, _) in after.difference(&before) {
-        counts.add(Backend::Iptables, fam, Operation::Insert, chain, 1);
-    }
-    for (chain, _) in before.difference(&after) {
-        counts.add(Backend::Iptables, fam, Operation::Delete, chain, 1);
-    }
-}
-
 impl Firewall for FakeFirewall {
     fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError> {
         self.take_failure("apply")?;
         let mut operations = OpCounts::default();
-        for new in plan.families() {
-            let old = self.state.as_ref().map(|s| match new.family {
-                kilo_mesh::plan::firewall::Family::V4 => &s.v4,
-                kilo_mesh::plan::firewall::Family::V6 => &s.v6,
-            });
-            family_delta(old, new, &mut operations);
+        let before = self.state.as_ref().map(FirewallPlan::families);
+        for (i, new) in plan.families().into_iter().enumerate() {
+            if before.is_none_or(|old| old[i] != new) {
+                operations.add(
+                    Backend::Nftables,
+                    new.family,
+                    Operation::NewTable,
+                    "kilo",
+                    1,
+                );
+            }
         }
         self.resync_pending = false;
         self.state = Some(plan.clone());

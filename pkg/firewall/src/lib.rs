@@ -1,7 +1,7 @@
 //! kg's firewall adapter: a small [`Firewall`] trait, the iptables + ipset backend
 //! ([`IptablesFirewall`]), the nftables backend ([`NftablesFirewall`], kg's own tables
-//! `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family) and an in-memory fake
-//! ([`FakeFirewall`]).
+//! `ip kilo` and `ip6 kilo`, one `nft -f` transaction per family) and, behind the `fake`
+//! feature (for tests), an in-memory `FakeFirewall`.
 //!
 //! The backend touches only what kg owns — chains `KILO-*`, sets `kilo-*` and the planned jump
 //! rules (any `Kilo:`-commented rule or jump to `KILO-*`) in built-in chains — and writes only the
@@ -13,6 +13,7 @@
 mod align;
 mod backend;
 mod error;
+#[cfg(any(test, feature = "fake"))]
 mod fake;
 mod metrics;
 mod nft;
@@ -23,6 +24,7 @@ mod sets;
 
 pub use backend::{IptablesFirewall, Ipv6Mode, Settings};
 pub use error::FirewallError;
+#[cfg(any(test, feature = "fake"))]
 pub use fake::FakeFirewall;
 pub use metrics::{Backend, FirewallMetrics, OpCounts, OpKey, OpLabels, Operation};
 pub use nft::NftablesFirewall;

@@ -93,7 +93,7 @@ fn a_failing_batch_reports_its_stderr() {
 }
 
 #[test]
-fn fake_counts_only_the_difference() {
+fn fake_counts_only_the_families_that_changed() {
     let mut fw = FakeFirewall::default();
     let mut spec = NodeSpec {
         nodes: 3,
@@ -105,8 +105,8 @@ fn fake_counts_only_the_difference() {
     assert_eq!(
         fw.apply(&node_plan(&spec)).unwrap().operations.lines(),
         [
-            "ipset/v4/set-add/kilo-mesh-v4=3",
-            "ipset/v6/set-add/kilo-mesh-v6=2"
+            "nftables/v4/new-table/kilo=1",
+            "nftables/v6/new-table/kilo=1"
         ]
     );
     fw.fail_next = Some("boom".into());

@@ -299,8 +299,9 @@ impl<'de> Deserialize<'de> for Endpoint {
     }
 }
 
-/// A Linux interface name, checked the way iproute2 checks it (1–15 bytes, no '/', ':' or
-/// whitespace, not "." or "..").
+/// A Linux interface name, checked the way the kernel's `dev_valid_name` checks it (1–15 bytes,
+/// not "." or "..", no '/', ':', NUL or byte the kernel's `isspace` matches: `\t`, `\n`,
+/// `\v`, `\f`, `\r`, space and 0xA0).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IfName(String);
@@ -327,7 +328,7 @@ impl FromStr for IfName {
             return Err(err("must not be . or .."));
         }
         if s.bytes()
-            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0)
+            .any(|b| matches!(b, b'/' | b':' | 0 | b'\t'..=b'\r' | b' ' | 0xA0))
         {
             return Err(err("must not contain '/', ':' or whitespace"));
         }

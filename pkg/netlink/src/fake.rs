@@ -1,5 +1,6 @@
 //! An in-memory [`Network`] for tests of the daemon: it keeps kg's and foreign state in sets,
-//! reconciles with the same diff as the kernel adapter and reports the same changes. No I/O.
+//! reconciles with the same diff as the kernel adapter and reports the same changes, and can be
+//! told to fail. Built for this crate's tests and behind the `fake` feature. No I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +9,7 @@ use kilo_mesh::types::TunnelKind;
 use tokio::sync::mpsc;
 
 use crate::diff::{diff, diff_sets};
-use crate::model::{Address, Desired, Route, Rule};
+use crate::model::{Address, Desired, Route, Rule, owned_links};
 use crate::{ApplyReport, InterfaceAddress, NetlinkError, Network, NetworkEvent, Object, Op};
 
 /// A link as the fake knows it.
@@ -35,7 +36,25 @@ pub struct FakeNetwork {
     pub foreign_routes: BTreeSet<Route>,
     /// VXLAN flood entries (peer IPs) on the tunnel.
     pub fdb: BTreeSet<std::net::IpAddr>,
+    /// Errors the next mutating calls return instead of acting.
+    pub fail: FakeFailures,
     events: Option<mpsc::Sender<NetworkEvent>>,
+}
+
+/// Errors a [`FakeNetwork`] returns, one per kind of mutating call; each is used once.
+#[derive(Debug, Default)]
+pub struct FakeFailures {
+    /// Returned by the next `apply`.
+    pub apply: Option<NetlinkError>,
+    /// Returned by the next `clean_up`.
+    pub clean_up: Option<NetlinkError>,
+    /// Returned by the next `delete_link`.
+    pub delete_link: Option<NetlinkError>,
+}
+
+/// `Err` with the injected failure, if there is one.
+fn injected(failure: &mut Option<NetlinkError>) -> Result<(), NetlinkError> {
+    failure.take().map_or(Ok(()), Err)
 }
 
 impl FakeNetwork {
@@ -179,17 +198,9 @@ impl FakeNetwork {
     }
 }
 
-/// The links whose addresses are all kg's: the WireGuard link and the VXLAN device.
-pub(crate) fn owned_links(links: &LinkNames, tunnel: Option<TunnelKind>) -> Vec<String> {
-    let mut owned = vec![links.wireguard.to_string()];
-    if tunnel == Some(TunnelKind::Vxlan) {
-        owned.push(links.tunnel.to_string());
-    }
-    owned
-}
-
 impl Network for FakeNetwork {
     async fn apply(&mut self, plan: &NetworkPlan) -> Result<ApplyReport, NetlinkError> {
+        injected(&mut self.fail.apply)?;
         let want = Desired::from_plan(plan)?;
         let mut report = ApplyReport::default();
         self.apply_links(plan, &mut report)?;
@@ -198,6 +209,7 @@ impl Network for FakeNetwork {
     }
 
     async fn clean_up(&mut self, links: &LinkNames) -> Result<ApplyReport, NetlinkError> {
+        injected(&mut self.fail.clean_up)?;
         let mut report = ApplyReport::default();
         for r in std::mem::take(&mut self.routes) {
             report.push(Op::Delete, Object::Route, &r);
@@ -222,6 +234,7 @@ impl Network for FakeNetwork {
     }
 
     async fn delete_link(&mut self, name: &str) -> Result<bool, NetlinkError> {
+        injected(&mut self.fail.delete_link)?;
         let existed = self.links.remove(name).is_some();
         self.addresses.retain(|a| a.link != name);
         Ok(existed)
@@ -314,6 +327,23 @@ mod tests {
         let cleaned = fake.clean_up(&plan().links).await.unwrap();
         assert_eq!(cleaned.lines().len(), 2);
         assert!(fake.routes.is_empty() && fake.addresses.is_empty());
+    }
+
+    #[tokio::test]
+    async fn injected_failures_are_returned_once() {
+        let mut fake = FakeNetwork::with_links(&[("kilo0", 1500)]);
+        fake.fail.clean_up = Some(NetlinkError::NoPrivateLink);
+        fake.fail.delete_link = Some(NetlinkError::LinkNotFound("kilo0".into()));
+        let err = fake.clean_up(&plan().links).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the plan uses the private interface, but its name is unknown"
+        );
+        assert!(fake.clean_up(&plan().links).await.unwrap().is_empty());
+        let err = fake.delete_link("kilo0").await.unwrap_err();
+        assert_eq!(err.to_string(), "link kilo0 not found");
+        assert!(fake.links.contains_key("kilo0"));
+        assert!(fake.delete_link("kilo0").await.unwrap());
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! policy rules, the encapsulation tunnel), reconciling with the fewest changes and never
 //! touching what is not kg's; watches for kg's state being changed behind its back; answers
 //! questions about the node's addresses and MTUs. [`RtNetlink`] does I/O (rtnetlink, tokio);
-//! [`FakeNetwork`] is an in-memory stand-in for tests. See `docs/netlink.md`.
+//! `FakeNetwork` (feature `fake`, for tests) is an in-memory stand-in. See `docs/netlink.md`.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 pub mod diff;
 mod error;
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 mod kernel;
 pub mod model;
@@ -20,7 +21,8 @@ mod netns;
 mod report;
 
 pub use error::NetlinkError;
-pub use fake::FakeNetwork;
+#[cfg(any(test, feature = "fake"))]
+pub use fake::{FakeFailures, FakeNetwork};
 pub use kernel::{RtNetlink, VXLAN_PORT, VXLAN_VNI};
 pub use report::{ApplyReport, Change, Object, Op};
 

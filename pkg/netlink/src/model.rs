@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use kilo_mesh::plan::network::{Link, LinkNames, NetworkPlan, RoutePlan, RulePlan};
+use kilo_mesh::types::TunnelKind;
 
 use crate::NetlinkError;
 
@@ -211,4 +212,13 @@ impl Desired {
             rules,
         })
     }
+}
+
+/// The links whose addresses are all kg's: the WireGuard link and the VXLAN device.
+pub(crate) fn owned_links(links: &LinkNames, tunnel: Option<TunnelKind>) -> Vec<String> {
+    let mut owned = vec![links.wireguard.to_string()];
+    if tunnel == Some(TunnelKind::Vxlan) {
+        owned.push(links.tunnel.to_string());
+    }
+    owned
 }

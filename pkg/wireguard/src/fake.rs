@@ -1,7 +1,9 @@
 //! An in-memory WireGuard driver for tests of callers: devices are created on first apply,
-//! and every non-empty update is recorded. No I/O.
+//! every non-empty update and every read is recorded. Built for this crate's tests and behind
+//! the `fake` feature. No I/O.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kilo_mesh::plan::wireguard::WireGuardPlan;
 use kilo_mesh::types::{IfName, WgKey};
@@ -21,6 +23,8 @@ pub struct Fake {
     pub writes: Vec<(IfName, DeviceUpdate)>,
     /// When set, `apply` fails as if the kernel had no WireGuard support.
     pub unsupported: bool,
+    /// How many times `read` was called.
+    pub reads: AtomicUsize,
     resolver: Option<Resolver>,
 }
 
@@ -64,6 +68,7 @@ impl WireGuard for Fake {
     }
 
     fn read(&self, interface: &IfName) -> Result<DeviceState, WgError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         self.devices
             .get(interface)
             .cloned()
@@ -154,6 +159,7 @@ mod tests {
         let dev = fake.read(&"kilo0".parse().unwrap()).unwrap();
         assert_eq!(dev.peers.len(), 3);
         assert_eq!(dev.public_key, Some(key.public_key()));
+        assert_eq!(fake.reads.load(Ordering::Relaxed), 1);
     }
 
     #[test]

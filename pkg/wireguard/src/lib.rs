@@ -1,11 +1,13 @@
 //! The WireGuard adapter of kilo-rs: applies a [`WireGuardPlan`] to a device as a minimal diff
 //! (unchanged peers are never touched, so their sessions survive) and reads the device back
 //! for metrics and NAT discovery. Backends: [`Userspace`] (wireguard-go / boringtun over the
-//! UAPI socket), [`Kernel`] (rtnetlink + generic netlink) and the in-memory [`Fake`].
+//! UAPI socket), [`Kernel`] (rtnetlink + generic netlink) and, behind the `fake` feature (for
+//! tests), the in-memory `Fake`.
 //! Also owns the node's private key ([`PrivateKey`], [`load_or_create`]).
 
 pub mod diff;
 pub mod error;
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod kernel;
 pub mod key;
@@ -17,6 +19,7 @@ pub use kilo_mesh::plan::wireguard::WireGuardPlan;
 use kilo_mesh::types::IfName;
 
 pub use crate::error::WgError;
+#[cfg(any(test, feature = "fake"))]
 pub use crate::fake::Fake;
 pub use crate::kernel::Kernel;
 pub use crate::key::{DEFAULT_KEY_PATH, PrivateKey, load_or_create};

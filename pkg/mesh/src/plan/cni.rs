@@ -1,18 +1,28 @@
 //! The CNI conflist kg writes for `kilo-cni`, built from the node's pod CIDRs and MTU. Pure: the
 //! caller writes it atomically.
 //!
-//! Contract with `kilo-cni`: `ipam` without a `type` selects the plugin's built-in host-local
-//! compatible IPAM; `ipam.type` naming another plugin delegates to it per the CNI spec.
+//! Contract with `kilo-cni`: the types of [`conf`], which kg serializes and the plugin parses.
+//! `ipam` without a `type` selects the plugin's built-in host-local compatible IPAM;
+//! `ipam.type` naming another plugin delegates to it per the CNI spec.
+
+pub mod conf;
 
 use ipnet::IpNet;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use self::conf::{
+    Conflist, IpamConf, KiloConf, PluginConf, PortmapCapabilities, PortmapConf, RangeConf,
+};
 
 /// The network name used in the conflist (and the IPAM data directory under
 /// `/var/lib/cni/networks/`).
 pub const NETWORK_NAME: &str = "kilo";
 
-/// The bridge `kilo-cni` attaches pods to.
+/// The bridge `kilo-cni` attaches pods to (also its default when a config names none).
 pub const BRIDGE: &str = "kube-bridge";
+
+/// The spec version of the conflist.
+pub const CNI_VERSION: &str = "1.1.0";
 
 /// Inputs of the CNI config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,35 +43,47 @@ fn cni_version(inputs: &CniInputs) -> &'static str {
     if inputs.portmap { "1.0.0" } else { "1.1.0" }
 }
 
-/// Builds the conflist as JSON. One IPAM range set per pod CIDR, each with its own family.
+/// The conflist: one IPAM range set per pod CIDR, each with its own family.
 #[must_use]
-pub fn conflist(inputs: &CniInputs) -> Value {
-    let ranges: Vec<Value> = inputs
+pub fn kilo_conflist(inputs: &CniInputs) -> Conflist {
+    let ranges = inputs
         .pod_cidrs
         .iter()
-        .map(|c| json!([{ "subnet": c.trunc().to_string() }]))
+        .map(|c| vec![RangeConf::subnet(c.trunc())])
         .collect();
-    let mut plugins = vec![json!({
-        "type": "kilo-cni",
-        "bridge": BRIDGE,
-        "isDefaultGateway": true,
-        "forceAddress": true,
-        "hairpinMode": true,
-        "mtu": inputs.mtu,
-        "ipam": { "ranges": ranges },
-    })];
+    let mut plugins = vec![PluginConf::Kilo(Box::new(KiloConf {
+        // `BRIDGE` is a valid name; were it not, the plugin's default is the same bridge.
+        bridge: BRIDGE.parse().ok(),
+        is_default_gateway: true,
+        force_address: true,
+        hairpin_mode: true,
+        mtu: inputs.mtu,
+        ipam: Some(IpamConf {
+            ranges,
+            ..IpamConf::default()
+        }),
+        ..KiloConf::default()
+    }))];
     if inputs.portmap {
-        plugins.push(json!({
-            "type": "portmap",
-            "snat": true,
-            "capabilities": { "portMappings": true },
+        plugins.push(PluginConf::Portmap(PortmapConf {
+            snat: true,
+            capabilities: PortmapCapabilities {
+                port_mappings: true,
+            },
         }));
     }
-    json!({
-        "cniVersion": cni_version(inputs),
-        "name": NETWORK_NAME,
-        "plugins": plugins,
-    })
+    Conflist {
+        cni_version: cni_version(inputs).to_owned(),
+        name: NETWORK_NAME.to_owned(),
+        plugins,
+    }
+}
+
+/// [`kilo_conflist`] as JSON (object keys sorted, as `kgctl plan` shows and kg writes it).
+#[must_use]
+pub fn conflist(inputs: &CniInputs) -> Value {
+    // Cannot fail: every key is a string and every value serializes infallibly.
+    serde_json::to_value(kilo_conflist(inputs)).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

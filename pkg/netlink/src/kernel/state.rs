@@ -11,7 +11,7 @@ use super::RtNetlink;
 use super::parse::{self, Links};
 use crate::diff::{diff, diff_sets};
 use crate::error::errno;
-use crate::fake::owned_links;
+use crate::model::owned_links;
 use crate::model::{Address, Desired, Route, Rule};
 use crate::{ApplyReport, NetlinkError, Object, Op};
 

@@ -1,17 +1,14 @@
 //! The kernel backend: creates the `wireguard` link over rtnetlink and configures it over
-//! generic netlink, in the network namespace of the calling thread. Does I/O (netlink
-//! sockets); the messages themselves are built in [`msg`].
+//! generic netlink, in the network namespace of the calling thread. Does I/O (netlink sockets,
+//! through `kilo-nlsock`); the messages themselves are built in [`msg`].
 
 pub mod msg;
 
-use std::fmt::Debug;
-use std::io;
-
 use kilo_mesh::plan::wireguard::WireGuardPlan;
 use kilo_mesh::types::IfName;
+use kilo_nlsock::{Generic, Route, Socket};
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkDeserializable,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
+    NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
@@ -19,10 +16,7 @@ use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_wireguard::WireguardMessage;
-use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE};
-use netlink_sys::{Socket, SocketAddr};
-use zeroize::Zeroize as _;
-use zeroize::Zeroizing;
+use nix::errno::Errno;
 
 use crate::WireGuard;
 use crate::diff::{Resolver, prepare, system_resolver};
@@ -62,20 +56,19 @@ impl Kernel {
     /// Makes sure the link exists; true when it was created now.
     fn ensure_link(&self, interface: &IfName) -> Result<bool, WgError> {
         let nl_err = |what| {
-            move |source| WgError::Netlink {
+            move |e: kilo_nlsock::Error| WgError::Netlink {
                 interface: interface.clone(),
                 what,
-                source,
+                source: e.into(),
             }
         };
-        let mut rt = Nl::open(NETLINK_ROUTE).map_err(nl_err("opening an rtnetlink socket"))?;
+        let mut rt = Socket::<Route>::open().map_err(nl_err("opening an rtnetlink socket"))?;
         let mut get = LinkMessage::default();
         get.attributes
             .push(LinkAttribute::IfName(interface.as_str().to_owned()));
-        let mut req = rt_message(RouteNetlinkMessage::GetLink(get));
-        match rt.transact(&mut req, NLM_F_ACK) {
+        match rt.request(RouteNetlinkMessage::GetLink(get), 0) {
             Ok(_) => return Ok(false),
-            Err(e) if e.raw_os_error() == Some(libc_enodev()) => {}
+            Err(e) if e.errno() == Some(Errno::ENODEV) => {}
             Err(e) => return Err(nl_err("looking up the link")(e)),
         }
         if !self.create {
@@ -83,27 +76,17 @@ impl Kernel {
                 interface: interface.clone(),
             });
         }
-        let mut req = rt_message(RouteNetlinkMessage::NewLink(msg::new_link(interface)));
-        match rt.transact(&mut req, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL) {
+        let new = RouteNetlinkMessage::NewLink(msg::new_link(interface));
+        match rt.request(new, NLM_F_CREATE | NLM_F_EXCL) {
             Ok(_) => {
                 tracing::info!(interface = %interface, "created WireGuard link");
                 Ok(true)
             }
-            Err(e) if e.raw_os_error() == Some(nix::libc::EEXIST) => Ok(false),
-            Err(e) if e.raw_os_error() == Some(nix::libc::EOPNOTSUPP) => {
-                Err(Self::unsupported(interface))
-            }
+            Err(e) if e.errno() == Some(Errno::EEXIST) => Ok(false),
+            Err(e) if e.errno() == Some(Errno::EOPNOTSUPP) => Err(Self::unsupported(interface)),
             Err(e) => Err(nl_err("creating the link")(e)),
         }
     }
-}
-
-const fn libc_enodev() -> i32 {
-    nix::libc::ENODEV
-}
-
-fn rt_message(m: RouteNetlinkMessage) -> NetlinkMessage<RouteNetlinkMessage> {
-    NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(m))
 }
 
 fn genl_message(m: WireguardMessage, family: u16) -> NetlinkMessage<GenlMessage<WireguardMessage>> {
@@ -114,32 +97,28 @@ fn genl_message(m: WireguardMessage, family: u16) -> NetlinkMessage<GenlMessage<
 
 /// A generic netlink socket with the WireGuard family resolved.
 struct Genl {
-    nl: Nl,
+    nl: Socket<Generic>,
     family: u16,
 }
 
 impl Genl {
     fn open(interface: &IfName) -> Result<Self, WgError> {
         let nl_err = |what| {
-            move |source| WgError::Netlink {
+            move |e: kilo_nlsock::Error| WgError::Netlink {
                 interface: interface.clone(),
                 what,
-                source,
+                source: e.into(),
             }
         };
         let mut nl =
-            Nl::open(NETLINK_GENERIC).map_err(nl_err("opening a generic netlink socket"))?;
+            Socket::<Generic>::open().map_err(nl_err("opening a generic netlink socket"))?;
         let ctrl = GenlCtrl {
             cmd: GenlCtrlCmd::GetFamily,
             nlas: vec![GenlCtrlAttrs::FamilyName("wireguard".to_owned())],
         };
-        let mut req = NetlinkMessage::new(
-            NetlinkHeader::default(),
-            NetlinkPayload::from(GenlMessage::from_payload(ctrl)),
-        );
-        let replies = match nl.transact(&mut req, NLM_F_ACK) {
+        let replies = match nl.request(GenlMessage::from_payload(ctrl), 0) {
             Ok(r) => r,
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => {
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {
                 return Err(Kernel::unsupported(interface));
             }
             Err(e) => return Err(nl_err("resolving the wireguard netlink family")(e)),
@@ -159,18 +138,18 @@ impl Genl {
 
     fn get(&mut self, interface: &IfName) -> Result<DeviceState, WgError> {
         let mut req = genl_message(msg::get_device(interface), self.family);
-        match self.nl.transact(&mut req, NLM_F_DUMP | NLM_F_ACK) {
+        match self.nl.transact(&mut req, NLM_F_DUMP) {
             Ok(parts) => Ok(msg::parse_device(
                 interface,
                 parts.into_iter().map(|g| g.payload).collect(),
             )),
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENODEV) => Err(WgError::NoKernelDevice {
+            Err(e) if e.errno() == Some(Errno::ENODEV) => Err(WgError::NoKernelDevice {
                 interface: interface.clone(),
             }),
             Err(source) => Err(WgError::Netlink {
                 interface: interface.clone(),
                 what: "reading the device",
-                source,
+                source: source.into(),
             }),
         }
     }
@@ -186,14 +165,14 @@ impl WireGuard for Kernel {
         report.created = created;
         for m in msg::set_device(iface, &update, key) {
             let mut req = genl_message(m, genl.family);
-            let sent = genl.nl.transact(&mut req, NLM_F_ACK);
+            let sent = genl.nl.transact(&mut req, 0);
             if let NetlinkPayload::InnerMessage(g) = &mut req.payload {
                 msg::scrub(std::slice::from_mut(&mut g.payload));
             }
             sent.map_err(|source| WgError::Netlink {
                 interface: iface.clone(),
                 what: "configuring the device",
-                source,
+                source: source.into(),
             })?;
         }
         Ok(report)
@@ -201,73 +180,5 @@ impl WireGuard for Kernel {
 
     fn read(&self, interface: &IfName) -> Result<DeviceState, WgError> {
         Genl::open(interface)?.get(interface)
-    }
-}
-
-/// A synchronous netlink socket in the calling thread's network namespace.
-struct Nl {
-    sock: Socket,
-    seq: u32,
-}
-
-impl Nl {
-    fn open(protocol: isize) -> io::Result<Self> {
-        let mut sock = Socket::new(protocol)?;
-        sock.bind_auto()?;
-        sock.connect(&SocketAddr::new(0, 0))?;
-        Ok(Self { sock, seq: 0 })
-    }
-
-    /// Sends `req` and collects the replies up to the ACK or the end of the dump. Buffers
-    /// are zeroized (they may carry keys).
-    fn transact<M>(&mut self, req: &mut NetlinkMessage<M>, flags: u16) -> io::Result<Vec<M>>
-    where
-        M: NetlinkSerializable + NetlinkDeserializable + Debug,
-    {
-        self.seq = self.seq.wrapping_add(1);
-        req.header.flags = NLM_F_REQUEST | flags;
-        req.header.sequence_number = self.seq;
-        req.finalize();
-        let mut out = Zeroizing::new(vec![0u8; req.buffer_len()]);
-        req.serialize(&mut out);
-        self.sock.send(&out, 0)?;
-        let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024);
-        let result = self.receive(&mut buf);
-        buf.zeroize();
-        result
-    }
-
-    fn receive<M>(&mut self, buf: &mut Vec<u8>) -> io::Result<Vec<M>>
-    where
-        M: NetlinkDeserializable + Debug,
-    {
-        let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
-        let mut replies = Vec::new();
-        loop {
-            buf.clear();
-            self.sock.recv(buf, 0)?;
-            let mut off = 0;
-            while off < buf.len() {
-                let reply = NetlinkMessage::<M>::deserialize(&buf[off..])
-                    .map_err(|e| bad(format!("decoding a netlink reply: {e}")))?;
-                let len = reply.header.length as usize;
-                if len == 0 {
-                    return Err(bad("zero-length netlink message".into()));
-                }
-                off += (len + 3) & !3;
-                if reply.header.sequence_number != self.seq {
-                    continue;
-                }
-                match reply.payload {
-                    NetlinkPayload::Error(e) => match e.code {
-                        Some(code) => return Err(io::Error::from_raw_os_error(-code.get())),
-                        None => return Ok(replies),
-                    },
-                    NetlinkPayload::Done(_) => return Ok(replies),
-                    NetlinkPayload::InnerMessage(m) => replies.push(m),
-                    _ => {}
-                }
-            }
-        }
     }
 }
