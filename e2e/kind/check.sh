@@ -5,14 +5,12 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VENV=${KILO_VENV:-/var/cache/kilo-rs-venv}
-PASS=0 FAIL=0
+# shellcheck source=../lib/report.sh
+source "$HERE/../lib/report.sh"
 DRY=$(mktemp -d)
 trap 'rm -rf "$DRY"' EXIT
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -z "${2:-}" ] || awk '{print "       " $0}' <<< "$2"; }
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(tail -12 <<< "$out")"; fi; }
 
-check "shellcheck e2e/kind/*.sh" shellcheck -x "$HERE"/*.sh
+check "shellcheck e2e/kind/*.sh" shellcheck -x -P SCRIPTDIR "$HERE"/*.sh
 check "the dry run renders everything the suite applies" bash "$HERE/run.sh" --dry-run "$DRY"
 validate() {
     local out
@@ -25,5 +23,4 @@ kind_config() {  # the kind cluster has no default CNI: kilo-rs is it
     grep -q '^  disableDefaultCNI: true$' "$DRY/kind-cluster.yaml"
 }
 check "the kind cluster config disables kind's default CNI" kind_config
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+report

@@ -18,12 +18,10 @@ CLUSTER=${KIND_CLUSTER:-kilo-rs-e2e}
 KGCTL=${KGCTL:-$ROOT/target/debug/kgctl}
 DRY=""
 if [ "${1:-}" = --dry-run ]; then DRY=${2:?usage: run.sh --dry-run DIR}; mkdir -p "$DRY"; fi
-PASS=0 FAIL=0
+# shellcheck source=../lib/report.sh
+source "$ROOT/e2e/lib/report.sh"
 WORK=$(mktemp -d)
 
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -z "${2:-}" ] || awk '{print "       " $0}' <<< "$2"; }
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(tail -10 <<< "$out")"; fi; }
 poll() {  # seconds cmd...
     local deadline=$((SECONDS + $1)); shift
     until "$@" > /dev/null 2>&1; do [ $SECONDS -lt "$deadline" ] || return 1; sleep 1; done
@@ -157,8 +155,7 @@ if [ -n "$DRY" ]; then
     check "dry run: the Peer" dry_peer
     cp "$HERE/cluster.yaml" "$DRY/kind-cluster.yaml"
     echo "dry run: $(find "$DRY" -name '*.yaml' | wc -l) manifests in $DRY"
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" = 0 ]; exit
+    report; exit
 fi
 
 for b in docker kind kubectl wg; do command -v "$b" > /dev/null || { echo "missing $b" >&2; exit 1; }; done
@@ -177,5 +174,4 @@ check "multi-cluster: kgctl showconf node --as-peer is a Peer the API server acc
 check "the HTTP handlers: /healthz, /readyz, /metrics, /graph (DOT, SVG)" http_handlers
 check "kgctl connect: this host joins as a Peer, reaches a pod, and leaves" connect
 check "kgctl check --probe: no problems" check_probe
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+report

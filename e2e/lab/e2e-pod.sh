@@ -47,6 +47,16 @@ image_contents() {
 }
 check "the image holds kg, kgctl, kilo-cni, wg, wireguard-go, ip, ipset, nft, dot, iptables legacy and nft, loopback, portmap" image_contents
 
+versions() {  # every binary says which build it is: version and the git revision
+    local want b out
+    want="${IMAGE##*:} ($(git -C "$ROOT" rev-parse --short=12 HEAD))"
+    for b in kg kgctl kilo-cni; do
+        out=$("${RUNC[@]}" "$IMAGE" "$b" --version) || return 1
+        [ "$out" = "$b $want" ] || { echo "$b --version: $out, wanted $b $want"; return 1; }
+    done
+}
+check "kg, kgctl and kilo-cni --version print the version and the git revision" versions
+
 static_everywhere() {  # each binary copied onto hosts runs in an empty root: no libc, no loader
     local root b out
     root=$(mktemp -d)

@@ -12,12 +12,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KG=${KG:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/kg}
 VENV=${KILO_VENV:-/var/cache/kilo-rs-venv}
 VALIDATE_VERSION=1.37.0   # kubernetes-validate, and so the newest Kubernetes schema it knows
-PASS=0 FAIL=0
+# shellcheck source=../lib/report.sh
+source "$ROOT/e2e/lib/report.sh"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -z "${2:-}" ] || sed 's/^/       /' <<< "$2"; }
-check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(tail -12 <<< "$out")"; fi; }
 
 venv() {
     [ -x "$VENV/bin/kubernetes-validate" ] && "$VENV/bin/kubernetes-validate" --version | grep -qF "$VALIDATE_VERSION" && return 0
@@ -75,5 +73,4 @@ check "the flag check tells a misspelt flag or variable from a real one" flag_ch
 check "the PodMonitor selects the kg pods and scrapes their metrics port" python3 "$ROOT/e2e/manifests/kg-uses.py" --podmonitor "$OUT/podmonitor.yaml"
 check "manifests/kilo-rs-*.yaml are what deploy/* render (e2e/manifests/render.sh --check)" bash "$ROOT/e2e/manifests/render.sh" --check
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+report
