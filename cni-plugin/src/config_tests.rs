@@ -29,7 +29,8 @@ fn kgs_conflist_is_what_the_plugin_parses_field_for_field() {
     let conf = NetConf::parse(&serde_json::to_vec(&entry).unwrap()).unwrap();
     assert_eq!(
         (conf.cni_version.as_str(), conf.name.as_str()),
-        ("1.1.0", "kilo")
+        ("1.0.0", "kilo"),
+        "portmap is chained: the list says 1.0.0"
     );
     assert_eq!(conf.bridge_name(), "kube-bridge");
     assert!(conf.gateway_on_bridge() && conf.plugin.is_default_gateway);

@@ -21,7 +21,7 @@ pub const NETWORK_NAME: &str = "kilo";
 /// The bridge `kilo-cni` attaches pods to (also its default when a config names none).
 pub const BRIDGE: &str = "kube-bridge";
 
-/// The spec version of the conflist.
+/// The spec version of the conflist when every plugin in it supports the newest one.
 pub const CNI_VERSION: &str = "1.1.0";
 
 /// Inputs of the CNI config.
@@ -40,7 +40,7 @@ pub struct CniInputs {
 /// containernetworking/plugins 1.5; the 1.1.1 that Debian 12 and 13 ship (and the image's static
 /// build of it) stops at 1.0.0. `kilo-cni` supports both.
 fn cni_version(inputs: &CniInputs) -> &'static str {
-    if inputs.portmap { "1.0.0" } else { "1.1.0" }
+    if inputs.portmap { "1.0.0" } else { CNI_VERSION }
 }
 
 /// The conflist: one IPAM range set per pod CIDR, each with its own family.
