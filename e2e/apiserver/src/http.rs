@@ -257,6 +257,7 @@ fn resource(
         subresource: t.sub,
         force: req.flag("force"),
         strict: req.param("fieldValidation") == Some("Strict"),
+        user: Some(&req.user),
     };
     let Some(name) = t.name else {
         return match req.method {
@@ -306,7 +307,7 @@ fn resource(
         }
         Method::DELETE if t.sub.is_none() => Ok(json_response(
             StatusCode::OK,
-            &to_view(res, &st.store.delete(res, ns, name)?),
+            &to_view(res, &st.store.delete_as(res, ns, name, Some(&req.user))?),
         )),
         _ => Err(ApiError::method_not_allowed(format!(
             "{} is not supported on {path}",

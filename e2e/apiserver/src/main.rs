@@ -14,6 +14,7 @@ mod meta;
 mod patch;
 mod persist;
 mod pki;
+mod policy;
 mod rbac;
 mod resources;
 mod schema;

@@ -207,3 +207,56 @@ async fn tokens_die_with_their_service_account_or_node_and_strangers_are_refused
         (403, "nodes is forbidden: User \"system:anonymous\" cannot list resource \"nodes\" in API group \"\" at the cluster scope".to_string())
     );
 }
+
+#[tokio::test]
+async fn the_admission_policy_confines_kg_to_its_own_nodes_kilo_annotations() {
+    let s = setup();
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../manifests/kg-admission-policy.yaml"
+    );
+    s.kubectl_ok(&["apply", "-f", policy]);
+    let nodes: Api<Node> = Api::all(client_as(&s, &token_for(&s, "n1")).await);
+    let apply = |name: &str, annotations: serde_json::Value, labels: serde_json::Value| {
+        json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": annotations, "labels": labels}})
+    };
+    let pp = PatchParams::apply("kg");
+    let own = apply("n1", json!({"kilo.squat.ai/key": "k1"}), json!({}));
+    nodes.patch("n1", &pp, &Patch::Apply(&own)).await.unwrap();
+    let prefix = "ValidatingAdmissionPolicy 'kilo-node-confinement' with binding 'kilo-node-confinement' denied request";
+    let other = apply("n2", json!({"kilo.squat.ai/key": "evil"}), json!({}));
+    let err = nodes
+        .patch("n2", &pp, &Patch::Apply(&other))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status_of(err),
+        (
+            403,
+            format!(
+                "nodes \"n2\" is forbidden: {prefix}: kg on n1 may only update its own Node, not UPDATE n2"
+            )
+        )
+    );
+    let label = apply(
+        "n1",
+        json!({"kilo.squat.ai/key": "k1"}),
+        json!({"evil": "x"}),
+    );
+    let err = nodes
+        .patch("n1", &pp, &Patch::Apply(&label))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status_of(err),
+        (
+            403,
+            format!(
+                "nodes \"n1\" is forbidden: {prefix}: kg may only change kilo.squat.ai/* annotations"
+            )
+        )
+    );
+    // The operator is not concerned.
+    s.kubectl_ok(&["label", "node", "n2", "role=edge"]);
+}
