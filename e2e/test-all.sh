@@ -37,6 +37,7 @@ lab_suite() {  # title script: runs a lab suite and adds its "N passed, M failed
 }
 lab_suite "lab cluster: kg on every node, kubectl, egress, Peers, resilience" e2e/lab/e2e.sh
 lab_suite "lab cluster with the nftables firewall backend" e2e/lab/e2e-nftables.sh
+lab_suite "lab cluster: kg with exactly the manifests' RBAC, each rule needed" e2e/lab/e2e-rbac.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"

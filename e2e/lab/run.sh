@@ -138,9 +138,10 @@ cmd_infra() {  # everything but kg: lab, API server, registered Nodes
 }
 
 register() {
-    log "applying the CRDs and kg's RBAC (manifests/crds.yaml, manifests/kg-rbac.yaml), as a user does"
+    log "applying the CRDs, kg's RBAC and admission policy (manifests/), as a user does"
     kctl apply -f "$ROOT/manifests/crds.yaml" > /dev/null
     kctl apply -f "$ROOT/manifests/kg-rbac.yaml" > /dev/null
+    kctl apply -f "$ROOT/manifests/kg-admission-policy.yaml" > /dev/null
     log "registering the Nodes"
     nodes_yaml > "$CP/nodes.json"
     kctl create -f "$CP/nodes.json" > /dev/null

@@ -31,23 +31,26 @@ fn has(list: Option<&Value>, want: &str) -> bool {
     })
 }
 
+/// The elements of the list at `pointer` (none when absent).
+fn items<'a>(v: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 /// Whether the policy's `matchConstraints.resourceRules` cover the request.
 fn rules_match(policy: &Value, request: &Value) -> bool {
     let resource = match text(request, "/subResource") {
         "" => text(request, "/resource/resource").to_string(),
         sub => format!("{}/{sub}", text(request, "/resource/resource")),
     };
-    policy
-        .pointer("/spec/matchConstraints/resourceRules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|rule| {
-            has(rule.get("apiGroups"), text(request, "/resource/group"))
-                && has(rule.get("apiVersions"), text(request, "/resource/version"))
-                && has(rule.get("operations"), text(request, "/operation"))
-                && has(rule.get("resources"), &resource)
-        })
+    items(policy, "/spec/matchConstraints/resourceRules").any(|rule| {
+        has(rule.get("apiGroups"), text(request, "/resource/group"))
+            && has(rule.get("apiVersions"), text(request, "/resource/version"))
+            && has(rule.get("operations"), text(request, "/operation"))
+            && has(rule.get("resources"), &resource)
+    })
 }
 
 /// One CEL expression evaluated with the admission variables and `variables`.
@@ -73,12 +76,7 @@ pub fn denial(policy: &Value, a: &Admission) -> Option<String> {
     let on_error = |expr: &str, e: String| {
         fail_closed.then(|| format!("expression '{expr}' resulted in error: {e}"))
     };
-    for cond in policy
-        .pointer("/spec/matchConditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for cond in items(policy, "/spec/matchConditions") {
         let expr = text(cond, "/expression");
         match eval(expr, a, &variables) {
             Ok(Value::Bool(true)) => {}
@@ -86,24 +84,14 @@ pub fn denial(policy: &Value, a: &Admission) -> Option<String> {
             Err(e) => return on_error(expr, e),
         }
     }
-    for var in policy
-        .pointer("/spec/variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for var in items(policy, "/spec/variables") {
         let expr = text(var, "/expression");
         match eval(expr, a, &variables) {
             Ok(v) => variables.insert(text(var, "/name").to_string(), v),
             Err(e) => return on_error(expr, e),
         };
     }
-    for check in policy
-        .pointer("/spec/validations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for check in items(policy, "/spec/validations") {
         let expr = text(check, "/expression");
         match eval(expr, a, &variables) {
             Ok(Value::Bool(true)) => {}

@@ -40,6 +40,26 @@ fn update(user: &str, bound_to: Option<&str>, name: &str, old: Value, new: Value
     }
 }
 
+/// kg bound to n1 updating n1 from `base("n1")` to a Node with these annotations and labels.
+fn own(annotations: Value, labels: Value) -> Admission {
+    update(
+        KG,
+        Some("n1"),
+        "n1",
+        base("n1"),
+        node("n1", annotations, labels),
+    )
+}
+
+/// kg bound to n1 making request `op` on `name`/`sub` with these objects.
+fn by_kg(op: &str, name: &str, sub: &str, old: Value, new: Value) -> Admission {
+    Admission {
+        request: request(KG, Some("n1"), op, name, sub),
+        object: new,
+        old_object: old,
+    }
+}
+
 fn base(name: &str) -> Value {
     node(
         name,
@@ -71,101 +91,51 @@ fn kg_may_change_its_own_nodes_kilo_annotations() {
 #[test]
 fn kg_is_refused_everything_else() {
     let p = policy();
-    let kilo = |v: &str| {
-        node(
-            "n2",
-            json!({"kilo.squat.ai/key": v, "other/x": "1"}),
-            json!({"role": "edge"}),
-        )
-    };
-    let own_only = "kg on n1 may only update its own Node, not UPDATE n2";
+    let evil = node(
+        "n2",
+        json!({"kilo.squat.ai/key": "evil", "other/x": "1"}),
+        json!({"role": "edge"}),
+    );
+    let only_kilo = "kg may only change kilo.squat.ai/* annotations";
+    let edge = || json!({"role": "edge"});
     let cases: Vec<(Admission, &str)> = vec![
         (
-            update(KG, Some("n1"), "n2", base("n2"), kilo("evil")),
-            own_only,
+            update(KG, Some("n1"), "n2", base("n2"), evil),
+            "kg on n1 may only update its own Node, not UPDATE n2",
         ),
         (
             update(KG, None, "n1", base("n1"), base("n1")),
             "kg's token is not bound to a Node (no authentication.kubernetes.io/node-name)",
         ),
         (
-            update(
-                KG,
-                Some("n1"),
-                "n1",
-                base("n1"),
-                node(
-                    "n1",
-                    json!({"kilo.squat.ai/key": "a", "other/x": "2"}),
-                    json!({"role": "edge"}),
-                ),
+            own(json!({"kilo.squat.ai/key": "a", "other/x": "2"}), edge()),
+            only_kilo,
+        ),
+        (own(json!({"kilo.squat.ai/key": "a"}), edge()), only_kilo),
+        (
+            own(
+                json!({"kilo.squat.ai/key": "a", "other/x": "1", "new/y": "z"}),
+                edge(),
             ),
-            "kg may only change kilo.squat.ai/* annotations",
+            only_kilo,
         ),
         (
-            update(
-                KG,
-                Some("n1"),
-                "n1",
-                base("n1"),
-                node(
-                    "n1",
-                    json!({"kilo.squat.ai/key": "a"}),
-                    json!({"role": "edge"}),
-                ),
+            own(
+                json!({"kilo.squat.ai/key": "a", "other/x": "1"}),
+                json!({"role": "core"}),
             ),
-            "kg may only change kilo.squat.ai/* annotations",
+            only_kilo,
         ),
         (
-            update(
-                KG,
-                Some("n1"),
-                "n1",
-                base("n1"),
-                node(
-                    "n1",
-                    json!({"kilo.squat.ai/key": "a", "other/x": "1", "new/y": "z"}),
-                    json!({"role": "edge"}),
-                ),
-            ),
-            "kg may only change kilo.squat.ai/* annotations",
-        ),
-        (
-            update(
-                KG,
-                Some("n1"),
-                "n1",
-                base("n1"),
-                node(
-                    "n1",
-                    json!({"kilo.squat.ai/key": "a", "other/x": "1"}),
-                    json!({"role": "core"}),
-                ),
-            ),
-            "kg may only change kilo.squat.ai/* annotations",
-        ),
-        (
-            Admission {
-                request: request(KG, Some("n1"), "UPDATE", "n1", "status"),
-                object: base("n1"),
-                old_object: base("n1"),
-            },
+            by_kg("UPDATE", "n1", "status", base("n1"), base("n1")),
             "kg on n1 may only update its own Node, not UPDATE n1/status",
         ),
         (
-            Admission {
-                request: request(KG, Some("n1"), "DELETE", "n2", ""),
-                object: Value::Null,
-                old_object: base("n2"),
-            },
+            by_kg("DELETE", "n2", "", base("n2"), Value::Null),
             "kg on n1 may only update its own Node, not DELETE n2",
         ),
         (
-            Admission {
-                request: request(KG, Some("n1"), "CREATE", "n9", ""),
-                object: base("n9"),
-                old_object: Value::Null,
-            },
+            by_kg("CREATE", "n9", "", Value::Null, base("n9")),
             "kg on n1 may only update its own Node, not CREATE n9",
         ),
     ];
@@ -181,7 +151,7 @@ fn kg_is_refused_everything_else() {
     spec["spec"]["podCIDR"] = json!("10.9.0.0/24");
     assert_eq!(
         denial(&p, &update(KG, Some("n1"), "n1", base("n1"), spec)).as_deref(),
-        Some("kg may only change kilo.squat.ai/* annotations")
+        Some(only_kilo)
     );
 }
 

@@ -28,14 +28,19 @@ fn token_for(s: &Server, node: &str) -> String {
     reply["status"]["token"].as_str().unwrap().to_string()
 }
 
-async fn client_as(s: &Server, token: &str) -> kube::Client {
+/// A client of the server with `token` (None: anonymous) instead of the admin's.
+async fn client_with(s: &Server, token: Option<&str>) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
     let mut config =
         kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
             .await
             .unwrap();
-    config.auth_info.token = Some(token.to_string().into());
+    config.auth_info.token = token.map(|t| t.to_string().into());
     kube::Client::try_from(config).unwrap()
+}
+
+async fn client_as(s: &Server, token: &str) -> kube::Client {
+    client_with(s, Some(token)).await
 }
 
 fn status_of(e: kube::Error) -> (u16, String) {
@@ -191,13 +196,7 @@ async fn tokens_die_with_their_service_account_or_node_and_strangers_are_refused
         401,
         "a token of a deleted (and recreated) ServiceAccount"
     );
-    let kc = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-            .await
-            .unwrap();
-    config.auth_info.token = None;
-    let anonymous = kube::Client::try_from(config).unwrap();
+    let anonymous = client_with(&s, None).await;
     let err = Api::<Node>::all(anonymous)
         .list(&Default::default())
         .await
