@@ -177,6 +177,15 @@ fn dispatch(st: &Arc<AppState>, path: &str, req: &Request) -> ApiResult<Response
         ["apis", g] if get => found(discovery::group(&st.store.resources(), g), path),
         ["api", v] if get => found(discovery::resource_list(&st.store.resources(), "", v), path),
         ["apis", g, v] if get => found(discovery::resource_list(&st.store.resources(), g, v), path),
+        ["openapi", "v2"] if get => Ok((
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            )],
+            discovery::openapi_v2_protobuf(),
+        )
+            .into_response()),
         ["openapi", "v3"] if get => {
             found(Some(discovery::openapi_root(&st.store.resources())), path)
         }
