@@ -58,10 +58,10 @@ kctl() { "$LAB" nsx underlay kubectl --kubeconfig "$CP/kubeconfig" "$@"; }
 kgctl() { KUBECONFIG=$CP/kubeconfig "$LAB" nsx underlay "$BIN/kgctl" "$@"; }
 
 api_start() {
-    log "API server on $API (in the underlay namespace, state in $CP/state.json)"
+    log "API server on https://$API (in the underlay namespace, state in $CP/state.json, TLS and token keys in $CP/pki)"
     rm -f "$CP/api.addr"
     "$LAB" nsx underlay "$BIN/kilo-test-apiserver" --listen "$API" --kubeconfig-out "$CP/kubeconfig" \
-        --addr-file "$CP/api.addr" --state-file "$CP/state.json" > "$CP/apiserver.log" 2>&1 &
+        --addr-file "$CP/api.addr" --state-file "$CP/state.json" --pki-dir "$CP/pki" > "$CP/apiserver.log" 2>&1 &
     record apiserver $! kilo-test-apise
     for _ in $(seq 500); do [ -s "$CP/api.addr" ] && return 0; sleep 0.02; done
     die "the API server did not come up: $(tail -5 "$CP/apiserver.log")"
@@ -79,7 +79,7 @@ nodes_yaml() {  # from lab.json: Node objects as a kubelet would register them
 
 kg_start() {  # node index
     local i=$1
-    "$LAB" nodex "$i" "$BIN/kg" --hostname "n$i" --kubeconfig "$CP/kubeconfig" \
+    "$LAB" nodex "$i" "$BIN/kg" --hostname "n$i" --kubeconfig "$CP/kg-n$i.kubeconfig" \
         --wireguard-backend userspace --create-interface=false --encapsulate never \
         --cni-bin-dir "$BIN" --resync-period 30s ${KG_ARGS:-} > "$CP/kg-n$i.log" 2>&1 &
     record "kg-n$i" $! kg
@@ -138,11 +138,29 @@ cmd_infra() {  # everything but kg: lab, API server, registered Nodes
 }
 
 register() {
-    log "applying the CRDs (manifests/crds.yaml), as a user does"
+    log "applying the CRDs, kg's RBAC and admission policy (manifests/), as a user does"
     kctl apply -f "$ROOT/manifests/crds.yaml" > /dev/null
+    kctl apply -f "$ROOT/manifests/kg-rbac.yaml" > /dev/null
+    kctl apply -f "$ROOT/manifests/kg-admission-policy.yaml" > /dev/null
     log "registering the Nodes"
     nodes_yaml > "$CP/nodes.json"
     kctl create -f "$CP/nodes.json" > /dev/null
+    kg_credentials
+}
+
+kg_credentials() {  # per node: a token of kube-system/kilo bound to its Node (TokenRequest), in
+    # a kubeconfig of its own, as a kubelet hands a projected token to kg's pod on that node
+    local i token
+    log "issuing kg's ServiceAccount tokens, one bound to each Node"
+    for i in $(seq "$NODES"); do
+        jq -n --arg n "n$i" '{apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest",
+            spec: {boundObjectRef: {kind: "Node", apiVersion: "v1", name: $n}}}' > "$CP/token-request-n$i.json"
+        token=$(kctl create --raw /api/v1/namespaces/kube-system/serviceaccounts/kilo/token \
+            -f "$CP/token-request-n$i.json" | jq -er .status.token) || die "no token for n$i"
+        kubectl --kubeconfig "$CP/kubeconfig" config view --raw --minify -o json \
+            | jq --arg t "$token" '.users = [{name: "kilo", user: {token: $t}}] | .contexts[0].context.user = "kilo"' \
+            > "$CP/kg-n$i.kubeconfig"
+    done
 }
 
 cmd_start() {  # kg on every node, then pods
@@ -194,6 +212,7 @@ case "${1:-up}" in
     infra) cmd_infra ;;
     start) cmd_start ;;
     register) register ;;
+    kg-credentials) kg_credentials ;;
     down) cmd_down ;;
     kubectl) shift; kctl "$@" ;;
     kgctl) shift; kgctl "$@" ;;

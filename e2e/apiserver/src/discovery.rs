@@ -151,3 +151,18 @@ pub fn openapi_group_version(all: &[&'static ResourceDef], path: &str) -> Option
         "components": {"schemas": {}},
     }))
 }
+
+/// `/openapi/v2` as kubectl fetches it (protobuf, gnostic's `openapi_v2.Document`): the
+/// `swagger` version and `info` only, no definitions, so that kubectl's client-side validation
+/// of a `kind: List` finds no schema to apply and leaves validation to the server, as it does
+/// for single objects through `/openapi/v3`.
+pub fn openapi_v2_protobuf() -> Vec<u8> {
+    fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
+        // Wire type 2 (length-delimited); every length here is below 128.
+        let mut out = vec![(number << 3) | 2, bytes.len() as u8];
+        out.extend_from_slice(bytes);
+        out
+    }
+    let info = [field(1, b"Kubernetes"), field(2, b"v1.34.0")].concat();
+    [field(1, b"2.0"), field(2, &info)].concat()
+}

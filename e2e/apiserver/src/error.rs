@@ -133,6 +133,20 @@ impl ApiError {
         e
     }
 
+    /// 403 for a request the authorizer denied.
+    pub fn forbidden(message: String, name: &str, group: &str, kind: &str) -> Self {
+        let mut e = Self::new(403, "Forbidden", message);
+        e.details.name = name.to_string();
+        e.details.group = group.to_string();
+        e.details.kind = kind.to_string();
+        e
+    }
+
+    /// 401 for a request whose credentials are not valid.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized".into())
+    }
+
     /// 405 for a verb a resource does not support.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message.into())
@@ -145,6 +159,18 @@ impl ApiError {
             "UnsupportedMediaType",
             format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
+    }
+
+    /// 415 for a body this server cannot decode (protobuf: `kubectl create token` sends one;
+    /// `kubectl create --raw PATH -f request.json` sends the same request as JSON).
+    pub fn unsupported_body(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?}; kilo-test-apiserver does not decode protobuf)"
             ),
         )
     }

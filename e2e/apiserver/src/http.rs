@@ -29,6 +29,8 @@ pub struct AppState {
     pub bookmark_every: Duration,
     /// `host:port` clients reach us at (for `/api`).
     pub address: String,
+    /// Signs and checks bearer tokens.
+    pub signer: crate::auth::Signer,
 }
 
 /// The router: everything goes through one handler that parses the path itself.
@@ -42,6 +44,7 @@ struct Request {
     headers: HeaderMap,
     query: HashMap<String, String>,
     body: Bytes,
+    user: crate::auth::User,
 }
 
 impl Request {
@@ -90,6 +93,9 @@ impl Request {
     }
 
     fn json_body(&self) -> ApiResult<Value> {
+        if self.content_type().contains("protobuf") {
+            return Err(ApiError::unsupported_body(self.content_type()));
+        }
         if self.content_type().contains("yaml") {
             let text = std::str::from_utf8(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
@@ -129,14 +135,19 @@ async fn handle(
         Ok(b) => b,
         Err(e) => return error_response(&ApiError::bad_request(format!("reading body: {e}"))),
     };
+    let user = match crate::gate::authenticate(&st.store, &st.signer, &headers) {
+        Ok(user) => user,
+        Err(e) => return error_response(&e),
+    };
     let req = Request {
         method,
         headers,
         query,
         body,
+        user,
     };
     let path = uri.path().to_string();
-    tracing::debug!(method = %req.method, path, "request");
+    tracing::debug!(method = %req.method, path, user = %req.user.name, "request");
     match dispatch(&st, &path, &req) {
         Ok(resp) => resp,
         Err(e) => {
@@ -154,6 +165,10 @@ fn found(doc: Option<Value>, path: &str) -> ApiResult<Response> {
 fn dispatch(st: &Arc<AppState>, path: &str, req: &Request) -> ApiResult<Response> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let get = req.method == Method::GET;
+    let resource_request = matches!(segs.as_slice(), ["api", _, _, ..] | ["apis", _, _, _, ..]);
+    if !resource_request {
+        crate::gate::authorize_path(&req.user, path)?;
+    }
     match segs.as_slice() {
         ["healthz" | "readyz" | "livez"] => Ok((StatusCode::OK, "ok").into_response()),
         ["version"] if get => found(Some(discovery::version()), path),
@@ -162,6 +177,15 @@ fn dispatch(st: &Arc<AppState>, path: &str, req: &Request) -> ApiResult<Response
         ["apis", g] if get => found(discovery::group(&st.store.resources(), g), path),
         ["api", v] if get => found(discovery::resource_list(&st.store.resources(), "", v), path),
         ["apis", g, v] if get => found(discovery::resource_list(&st.store.resources(), g, v), path),
+        ["openapi", "v2"] if get => Ok((
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            )],
+            discovery::openapi_v2_protobuf(),
+        )
+            .into_response()),
         ["openapi", "v3"] if get => {
             found(Some(discovery::openapi_root(&st.store.resources())), path)
         }
@@ -199,7 +223,12 @@ fn parse_target<'a>(store: &Store, gv: (&str, &str), rest: &[&'a str]) -> Option
         _ => return None,
     };
     let res = store.find(gv.0, gv.1, plural)?;
-    if (ns.is_some() && !res.namespaced) || sub.is_some_and(|s| s != "status" || !res.has_status) {
+    let sub_ok = |s: &str| match s {
+        "status" => res.has_status,
+        "token" => res.plural == "serviceaccounts",
+        _ => false,
+    };
+    if (ns.is_some() && !res.namespaced) || sub.is_some_and(|s| !sub_ok(s)) {
         return None;
     }
     Some(Target { res, ns, name, sub })
@@ -214,6 +243,18 @@ fn resource(
 ) -> ApiResult<Response> {
     let t = parse_target(&st.store, gv, rest).ok_or_else(|| ApiError::no_route(path))?;
     let (res, ns) = (t.res, t.ns);
+    let attrs = crate::gate::attributes(&req.method, res, (ns, t.name, t.sub), req.flag("watch"));
+    crate::gate::authorize(&st.store, &req.user, &attrs)?;
+    if let (Some("token"), Some(name), Some(ns)) = (t.sub, t.name, ns) {
+        if req.method != Method::POST {
+            return Err(ApiError::method_not_allowed(format!(
+                "{} is not supported on {path}",
+                req.method
+            )));
+        }
+        let out = crate::gate::token_request(&st.store, &st.signer, (ns, name), &req.json_body()?)?;
+        return Ok(json_response(StatusCode::CREATED, &out));
+    }
     if req.param("dryRun").is_some() {
         return Err(ApiError::bad_request(
             "dryRun is not supported by kilo-test-apiserver",
@@ -225,6 +266,7 @@ fn resource(
         subresource: t.sub,
         force: req.flag("force"),
         strict: req.param("fieldValidation") == Some("Strict"),
+        user: Some(&req.user),
     };
     let Some(name) = t.name else {
         return match req.method {
@@ -274,7 +316,7 @@ fn resource(
         }
         Method::DELETE if t.sub.is_none() => Ok(json_response(
             StatusCode::OK,
-            &to_view(res, &st.store.delete(res, ns, name)?),
+            &to_view(res, &st.store.delete_as(res, ns, name, Some(&req.user))?),
         )),
         _ => Err(ApiError::method_not_allowed(format!(
             "{} is not supported on {path}",

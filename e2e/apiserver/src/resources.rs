@@ -105,6 +105,7 @@ pub static RESOURCES: &[ResourceDef] = &[
         true,
         &["ev"],
     ),
+    def("", "v1", "secrets", "secret", "Secret", true, &[]),
     def(
         "",
         "v1",

@@ -323,6 +323,17 @@ impl Store {
 
     /// Deletes an object immediately (no finalizers, no grace period); returns its last state.
     pub fn delete(&self, res: &ResourceDef, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+        self.delete_as(res, ns, name, None)
+    }
+
+    /// Deletes an object for `user` (admission policies see the request).
+    pub fn delete_as(
+        &self,
+        res: &ResourceDef,
+        ns: Option<&str>,
+        name: &str,
+        user: Option<&crate::auth::User>,
+    ) -> ApiResult<Value> {
         let deleted = {
             let mut inner = self.lock();
             let k = key(res, ns, name);
@@ -331,6 +342,8 @@ impl Store {
                 .get(&k)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(res.plural, name))?;
+            let request = ("DELETE", ns, name, None);
+            crate::write::policies(&mut inner, res, user, request, (Some(&entry.object), None))?;
             inner.commit(&self.tx, res, k, entry, ChangeType::Deleted, None)
         };
         self.persist()?;

@@ -33,6 +33,8 @@ pub struct WriteCtx<'a> {
     pub force: bool,
     /// `fieldValidation=Strict`: unknown fields are an error rather than pruned.
     pub strict: bool,
+    /// Who writes (admission policies see it); None for the server's own writes.
+    pub user: Option<&'a crate::auth::User>,
 }
 
 impl<'a> WriteCtx<'a> {
@@ -43,6 +45,7 @@ impl<'a> WriteCtx<'a> {
             subresource: None,
             force: false,
             strict: false,
+            user: None,
         }
     }
 }
@@ -151,6 +154,45 @@ fn admit(res: &ResourceDef, obj: &mut Value, name: &str, strict: bool) -> ApiRes
     }
 }
 
+/// The bound ValidatingAdmissionPolicies' verdict on a write (403 Forbidden when denied).
+pub(crate) fn policies(
+    inner: &mut Inner,
+    res: &ResourceDef,
+    user: Option<&crate::auth::User>,
+    request: (&str, Option<&str>, &str, Option<&str>),
+    objects: (Option<&Value>, Option<&Value>),
+) -> ApiResult<()> {
+    let Some(user) = user else {
+        return Ok(());
+    };
+    let objects_of = |inner: &Inner, storage: &str| -> Vec<Value> {
+        inner
+            .buckets
+            .get(storage)
+            .map(|b| b.values().map(|e| e.object.clone()).collect())
+            .unwrap_or_default()
+    };
+    let bindings = objects_of(inner, "validatingadmissionpolicybindings");
+    if bindings.is_empty() {
+        return Ok(());
+    }
+    let policies = objects_of(inner, "validatingadmissionpolicies");
+    let a = crate::policy::admission(user, res, request, objects);
+    crate::policy::enforce(&policies, &bindings, &a).map_err(|why| {
+        let (_, _, name, _) = request;
+        let message = format!("{} {name:?} is forbidden: {why}", qualified(res));
+        ApiError::forbidden(message, name, res.group, res.plural)
+    })
+}
+
+fn qualified(res: &ResourceDef) -> String {
+    if res.group.is_empty() {
+        res.plural.to_string()
+    } else {
+        format!("{}.{}", res.plural, res.group)
+    }
+}
+
 /// Content that is neither metadata nor status (changes bump `generation`).
 fn spec_part(obj: &Value) -> Value {
     let mut o = obj.clone();
@@ -190,7 +232,7 @@ impl Store {
             (res, ns),
             obj,
             Ownership::default(),
-            (Some(ctx.manager), ctx.strict),
+            (Some(ctx.manager), ctx.strict, ctx.user),
         )?;
         self.persist()?;
         Ok(to_view(res, &obj))
@@ -204,7 +246,7 @@ impl Store {
         (res, ns): (&ResourceDef, Option<&str>),
         mut obj: Value,
         mut ownership: Ownership,
-        (manager, strict): (Option<&str>, bool),
+        (manager, strict, user): (Option<&str>, bool, Option<&crate::auth::User>),
     ) -> ApiResult<Value> {
         let now = meta::now_rfc3339();
         let Some(m) = metadata(&mut obj) else {
@@ -258,6 +300,13 @@ impl Store {
             obj["status"] = json!({"phase": "Active"});
         }
         admit(res, &mut obj, &name, strict)?;
+        policies(
+            inner,
+            res,
+            user,
+            ("CREATE", ns, &name, None),
+            (None, Some(&obj)),
+        )?;
         let k = key(res, ns, &name);
         if inner.bucket(res).contains_key(&k) {
             return Err(ApiError::already_exists(res.plural, &name));
@@ -398,7 +447,13 @@ impl Store {
             let obj = ownership
                 .apply(&base, &config, &writer, true)
                 .map_err(conflict)?;
-            let out = self.insert_new(inner, (res, t.ns), obj, ownership, (None, ctx.strict))?;
+            let out = self.insert_new(
+                inner,
+                (res, t.ns),
+                obj,
+                ownership,
+                (None, ctx.strict, ctx.user),
+            )?;
             return Ok((to_view(res, &out), true));
         };
         let mut ownership = current.ownership.clone();
@@ -455,6 +510,8 @@ impl Store {
             new["metadata"]["generation"] = json!(g + 1);
         }
         admit(res, &mut new, t.name, ctx.strict)?;
+        let request = ("UPDATE", t.ns, t.name, ctx.subresource);
+        policies(inner, res, ctx.user, request, (Some(old), Some(&new)))?;
         let ownership = applied.unwrap_or_else(|| {
             let mut ownership = current.ownership.clone();
             let (now, api_version) = (meta::now_rfc3339(), res.api_version());

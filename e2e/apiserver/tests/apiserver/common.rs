@@ -1,8 +1,7 @@
 //! Shared test support: starts kilo-test-apiserver on a free loopback port and kills it (by PID,
 //! through `Child`) when dropped; runs the real kubectl against it; private temp directories.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -177,17 +176,11 @@ impl Server {
         path.display().to_string()
     }
 
-    /// A raw HTTP request (for the test hooks); returns the response text.
-    pub fn http(&self, method: &str, path: &str) -> String {
-        let mut conn = TcpStream::connect(&self.addr).expect("connecting to the server");
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.addr
-        );
-        conn.write_all(req.as_bytes()).expect("sending a request");
-        let mut resp = String::new();
-        conn.read_to_string(&mut resp).expect("reading a response");
-        resp
+    /// A POST with an empty JSON body through kubectl (for the test hooks); returns the
+    /// response body.
+    pub fn post_raw(&self, path: &str) -> String {
+        let body = self.file("empty.json", "{}");
+        self.kubectl_ok(&["create", "--raw", path, "-f", &body])
     }
 }
 

@@ -233,3 +233,27 @@ fn a_crd_that_is_not_structural_is_refused_and_a_deleted_one_stops_serving() {
     let out = s.kubectl_ok(&["get", "peers", "-o", "name"]);
     assert_eq!(out, "", "a deleted CRD takes its objects with it");
 }
+
+#[test]
+fn a_kind_list_is_created_and_strict_validation_reaches_its_items() {
+    let s = Server::start(&[]);
+    s.apply_crds();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/lab-dual-stack.yaml"
+    );
+    let out = s.kubectl_ok(&["create", "-f", fixture]);
+    assert_eq!(out, "node/n1 created\nnode/n2 created\nnode/n3 created\n");
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: kilo.squat.ai/v1alpha1\n  kind: Peer\n  \
+                metadata: {name: lp}\n  spec: {allowedIPs: [10.1.1.1/32], publicKey: k, bogus: 1}\n";
+    let err = s.kubectl_err(&[
+        "apply",
+        "--validate=strict",
+        "-f",
+        &s.file("list.yaml", list),
+    ]);
+    assert!(
+        err.contains("strict decoding error: unknown field \"spec.bogus\""),
+        "{err}"
+    );
+}

@@ -10,3 +10,5 @@ mod kube_rs;
 mod kubectl;
 #[cfg(test)]
 mod persist;
+#[cfg(test)]
+mod rbac;
