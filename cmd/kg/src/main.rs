@@ -8,8 +8,6 @@ mod http;
 mod metrics;
 mod node_dataplane;
 mod reconcile;
-#[cfg(test)]
-mod reconcile_tests;
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
