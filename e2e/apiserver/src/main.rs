@@ -2,6 +2,7 @@
 //! for kilo-rs tests and the netns lab. Binds a socket, writes its address and a kubeconfig.
 
 mod auth;
+mod builtin;
 mod crd;
 mod discovery;
 mod error;

@@ -132,26 +132,38 @@ fn admit(res: &ResourceDef, obj: &mut Value, name: &str, strict: bool) -> ApiRes
         return Ok(());
     }
     let Some(schema) = res.schema else {
+        if strict {
+            return match crate::builtin::unknown_fields(res, obj) {
+                Some(unknown) if !unknown.is_empty() => Err(strict_error(res, &unknown)),
+                _ => Ok(()),
+            };
+        }
+        crate::builtin::prune_unknown(res, obj);
         return Ok(());
     };
     let (unknown, errs) = schema.admit(obj);
     if strict && !unknown.is_empty() {
-        let fields: Vec<String> = unknown
-            .iter()
-            .map(|f| format!("unknown field \"{f}\""))
-            .collect();
-        return Err(ApiError::bad_request(format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
-            fields.join(", "),
-            kind = res.kind,
-            version = res.version,
-        )));
+        return Err(strict_error(res, &unknown));
     }
     if errs.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid_fields(res.kind, res.group, name, errs))
     }
+}
+
+/// kube-apiserver's 400 for a `fieldValidation=Strict` write with unknown fields.
+fn strict_error(res: &ResourceDef, unknown: &[String]) -> ApiError {
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    ApiError::bad_request(format!(
+        "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+        fields.join(", "),
+        kind = res.kind,
+        version = res.version,
+    ))
 }
 
 /// The bound ValidatingAdmissionPolicies' verdict on a write (403 Forbidden when denied).

@@ -257,3 +257,25 @@ fn a_kind_list_is_created_and_strict_validation_reaches_its_items() {
         "{err}"
     );
 }
+
+/// Built-in kinds are strictly decoded too: kubectl's `--validate=strict` (its default) refuses a
+/// Node with a field the Node type lacks, with the strict decoder's words; `--validate=false`
+/// stores it without the field, as kube-apiserver drops unknown fields.
+#[test]
+fn strict_validation_covers_built_in_kinds() {
+    let s = Server::start(&[]);
+    let node = "apiVersion: v1\nkind: Node\nmetadata: {name: n9}\nspec: {podCIDR: 10.42.9.0/24, podCIDRz: [x]}\n";
+    let path = s.file("node.yaml", node);
+    let err = s.kubectl_err(&["apply", "--validate=strict", "-f", &path]);
+    assert!(
+        err.contains(
+            "Node in version \"v1\" cannot be handled as a Node: strict decoding error: unknown field \"spec.podCIDRz\""
+        ),
+        "{err}"
+    );
+    let err = s.kubectl_err(&["create", "-f", &path]);
+    assert!(err.contains("unknown field \"spec.podCIDRz\""), "{err}");
+    s.kubectl_ok(&["create", "--validate=false", "-f", &path]);
+    let ok = s.kubectl_ok(&["get", "node", "n9", "-o", "jsonpath={.spec}"]);
+    assert_eq!(ok, r#"{"podCIDR":"10.42.9.0/24"}"#);
+}
