@@ -123,6 +123,11 @@ pub fn parse_node(
     node.endpoint = forced.or(published);
     let before = p.problems.len();
     node.internal_ips = p.internal_ips(&raw.internal_addresses);
+    node.status_addresses = raw
+        .internal_addresses
+        .iter()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .collect();
     node.forced_internal_ip =
         raw.annotations.contains_key(keys::FORCE_INTERNAL_IP) && p.problems.len() == before;
     node.wireguard_ip = p
