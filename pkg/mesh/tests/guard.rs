@@ -411,3 +411,160 @@ proptest! {
         }
     }
 }
+
+// ---- identity ----
+
+#[test]
+fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported() {
+    let mut nodes = kilo_example();
+    // location:gcp published 10.4.11.93 (its hash slot, see tests/topology.rs); a new location
+    // claims it
+    nodes[0] = nodes[0].clone().ann("wireguard-ip", "10.4.11.93/16");
+    nodes.push(
+        N::new(
+            "node-z",
+            "zzz",
+            "192.0.2.9:51820",
+            "10.9.0.9/24",
+            &["10.42.9.0/24"],
+        )
+        .ann("wireguard-ip", "10.4.11.93/16"),
+    );
+    let t = topo_of(&nodes, vec![], "node-a");
+    let gcp = t.segments.iter().find(|s| s.location == "gcp").unwrap();
+    assert_eq!(gcp.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
+    let zzz = t.segments.iter().find(|s| s.location == "zzz").unwrap();
+    assert_ne!(zzz.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
+    let w: Vec<String> = t
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.subject, w.message))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            "node/node-z: kilo.squat.ai/wireguard-ip 10.4.11.93 is held by segment location:gcp; \
+          segment location:zzz gets another address"
+        ]
+    );
+}
+
+#[test]
+fn endpoints_that_cannot_be_one_are_refused_for_endpoint_and_force_endpoint() {
+    use kilo_mesh::annotations::parse_node;
+    let cases = [
+        ("0.0.0.0:51820", "unspecified"),
+        ("127.0.0.1:51820", "loopback"),
+        ("224.0.0.1:51820", "multicast"),
+        ("255.255.255.255:51820", "broadcast"),
+        ("[::ffff:192.0.2.1]:51820", "IPv4-mapped IPv6"),
+        ("[::1]:51820", "loopback"),
+        ("[::]:51820", "unspecified"),
+    ];
+    for (value, class) in cases {
+        for field in ["endpoint", "force-endpoint"] {
+            let n = N::new(
+                "n1",
+                "a",
+                "192.0.2.1:51820",
+                "10.0.0.1/24",
+                &["10.42.1.0/24"],
+            )
+            .ann(field, value);
+            let (node, problems) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+            let got: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                got,
+                [format!(
+                    "annotation kilo.squat.ai/{field}={value:?}: a {class} address cannot be an \
+                     endpoint"
+                )]
+            );
+            let want = (field == "force-endpoint").then(|| "192.0.2.1:51820".to_owned());
+            let kept = node.endpoint.map(|e| e.to_string());
+            assert_eq!(
+                kept.filter(|_| field == "force-endpoint"),
+                want,
+                "{field}={value}"
+            );
+        }
+    }
+}
+
+#[test]
+fn locations_are_trimmed_and_must_be_label_values() {
+    use kilo_mesh::annotations::parse_node;
+    let cases: [(&str, &str, usize); 6] = [
+        (" gcp ", "gcp", 0),
+        ("gcp", "gcp", 0),
+        ("a\"b", "a", 1),
+        ("x\ny", "a", 1),
+        ("nul\0", "a", 1),
+        ("-edge", "a", 1),
+    ];
+    for (value, want, problems) in cases {
+        let n = N::new(
+            "n1",
+            "a",
+            "192.0.2.1:51820",
+            "10.0.0.1/24",
+            &["10.42.1.0/24"],
+        )
+        .ann("location", value);
+        let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+        assert_eq!(node.location, want, "{value:?}");
+        assert_eq!(got.len(), problems, "{value:?}: {got:?}");
+    }
+    let huge = "a".repeat(64);
+    let n = N::new(
+        "n1",
+        "a",
+        "192.0.2.1:51820",
+        "10.0.0.1/24",
+        &["10.42.1.0/24"],
+    )
+    .ann("location", &huge);
+    let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+    assert_eq!(
+        (node.location.as_str(), got.len()),
+        ("a", 1),
+        "64 characters"
+    );
+    let huge = "é".repeat(100_000);
+    let n = N::new(
+        "n1",
+        "a",
+        "192.0.2.1:51820",
+        "10.0.0.1/24",
+        &["10.42.1.0/24"],
+    )
+    .ann("location", &huge);
+    let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+    assert_eq!((node.location.as_str(), got.len()), ("a", 1));
+    assert_eq!(
+        got[0].value,
+        format!("{}…", "é".repeat(128)),
+        "the problem repeats 256 bytes"
+    );
+    let both = [
+        N::new(
+            "n1",
+            "x",
+            "192.0.2.1:51820",
+            "10.0.0.1/24",
+            &["10.42.1.0/24"],
+        )
+        .ann("location", " gcp "),
+        N::new(
+            "n2",
+            "x",
+            "192.0.2.2:51820",
+            "10.0.0.2/24",
+            &["10.42.2.0/24"],
+        )
+        .ann("location", "gcp"),
+    ];
+    let t = topo_of(&both, vec![], "n1");
+    let keys: Vec<&str> = t.segments.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(keys, ["location:gcp"]);
+}
