@@ -236,7 +236,7 @@ impl Topology {
                 .push(n);
         }
         let addresses = allocate_segments(&groups, subnet);
-        claim_conflicts(&groups, &addresses, &mut warnings);
+        allocate::claim_conflicts(&groups, &addresses, &mut warnings);
         let mut segments: Vec<Segment> = groups
             .into_iter()
             .map(|(key, nodes)| {
@@ -356,32 +356,6 @@ impl Topology {
         for (p, e) in self.peers.iter_mut().zip(peer_updates) {
             if e.is_some() {
                 p.endpoint = e;
-            }
-        }
-    }
-}
-
-/// A published `wireguard-ip` that another segment holds is reported: the allocator gives a
-/// contested address to the segment first in key order, and the other one moves.
-fn claim_conflicts(
-    groups: &BTreeMap<String, Vec<Node>>,
-    addresses: &BTreeMap<String, Ipv4Addr>,
-    warnings: &mut Vec<Warning>,
-) {
-    let holder: BTreeMap<Ipv4Addr, &String> = addresses.iter().map(|(k, a)| (*a, k)).collect();
-    for (key, nodes) in groups {
-        for n in nodes {
-            let Some(IpAddr::V4(claim)) = n.wireguard_ip.map(|w| w.addr()) else {
-                continue;
-            };
-            if let Some(h) = holder.get(&claim).filter(|h| **h != key) {
-                warnings.push(Warning {
-                    subject: format!("node/{}", n.name),
-                    message: format!(
-                        "kilo.squat.ai/wireguard-ip {claim} is held by segment {h}; segment \
-                         {key} gets another address"
-                    ),
-                });
             }
         }
     }

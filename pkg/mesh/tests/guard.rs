@@ -449,9 +449,24 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
     );
 }
 
+/// Node `n1` (endpoint 192.0.2.1:51820) with annotation `kilo.squat.ai/<field>` set, parsed.
+#[cfg(test)]
+fn parsed_with(field: &str, value: &str) -> (kilo_mesh::Node, Vec<String>) {
+    let n = N::new(
+        "n1",
+        "a",
+        "192.0.2.1:51820",
+        "10.0.0.1/24",
+        &["10.42.1.0/24"],
+    )
+    .ann(field, value);
+    let (node, problems) =
+        kilo_mesh::annotations::parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+    (node, problems.iter().map(ToString::to_string).collect())
+}
+
 #[test]
 fn endpoints_that_cannot_be_one_are_refused_for_endpoint_and_force_endpoint() {
-    use kilo_mesh::annotations::parse_node;
     let cases = [
         ("0.0.0.0:51820", "unspecified"),
         ("127.0.0.1:51820", "loopback"),
@@ -462,89 +477,51 @@ fn endpoints_that_cannot_be_one_are_refused_for_endpoint_and_force_endpoint() {
         ("[::]:51820", "unspecified"),
     ];
     for (value, class) in cases {
-        for field in ["endpoint", "force-endpoint"] {
-            let n = N::new(
-                "n1",
-                "a",
-                "192.0.2.1:51820",
-                "10.0.0.1/24",
-                &["10.42.1.0/24"],
-            )
-            .ann(field, value);
-            let (node, problems) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
-            let got: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        for (field, kept) in [
+            ("endpoint", None),
+            ("force-endpoint", Some("192.0.2.1:51820")),
+        ] {
+            let (node, problems) = parsed_with(field, value);
             assert_eq!(
-                got,
+                problems,
                 [format!(
                     "annotation kilo.squat.ai/{field}={value:?}: a {class} address cannot be an \
                      endpoint"
                 )]
             );
-            let want = (field == "force-endpoint").then(|| "192.0.2.1:51820".to_owned());
-            let kept = node.endpoint.map(|e| e.to_string());
-            assert_eq!(
-                kept.filter(|_| field == "force-endpoint"),
-                want,
-                "{field}={value}"
-            );
+            let endpoint = node.endpoint.map(|e| e.to_string());
+            assert_eq!(endpoint.as_deref(), kept, "{field}={value}");
         }
     }
 }
 
 #[test]
 fn locations_are_trimmed_and_must_be_label_values() {
-    use kilo_mesh::annotations::parse_node;
-    let cases: [(&str, &str, usize); 6] = [
+    let huge = "é".repeat(100_000);
+    let long = "a".repeat(64);
+    let cases: [(&str, &str, usize); 8] = [
         (" gcp ", "gcp", 0),
         ("gcp", "gcp", 0),
         ("a\"b", "a", 1),
         ("x\ny", "a", 1),
         ("nul\0", "a", 1),
         ("-edge", "a", 1),
+        (&long, "a", 1),
+        (&huge, "a", 1),
     ];
     for (value, want, problems) in cases {
-        let n = N::new(
-            "n1",
-            "a",
-            "192.0.2.1:51820",
-            "10.0.0.1/24",
-            &["10.42.1.0/24"],
-        )
-        .ann("location", value);
-        let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
+        let (node, got) = parsed_with("location", value);
         assert_eq!(node.location, want, "{value:?}");
         assert_eq!(got.len(), problems, "{value:?}: {got:?}");
     }
-    let huge = "a".repeat(64);
-    let n = N::new(
-        "n1",
-        "a",
-        "192.0.2.1:51820",
-        "10.0.0.1/24",
-        &["10.42.1.0/24"],
-    )
-    .ann("location", &huge);
-    let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
-    assert_eq!(
-        (node.location.as_str(), got.len()),
-        ("a", 1),
-        "64 characters"
-    );
-    let huge = "é".repeat(100_000);
-    let n = N::new(
-        "n1",
-        "a",
-        "192.0.2.1:51820",
-        "10.0.0.1/24",
-        &["10.42.1.0/24"],
-    )
-    .ann("location", &huge);
-    let (node, got) = parse_node(&n.0, "topology.kubernetes.io/region").unwrap();
-    assert_eq!((node.location.as_str(), got.len()), ("a", 1));
-    assert_eq!(
-        got[0].value,
-        format!("{}…", "é".repeat(128)),
-        "the problem repeats 256 bytes"
+    let (_, got) = parsed_with("location", &huge);
+    assert!(
+        got[0].starts_with(&format!(
+            "annotation kilo.squat.ai/location=\"{}…\": ",
+            "é".repeat(128)
+        )),
+        "the problem repeats 256 bytes of the value: {}",
+        &got[0][..400]
     );
     let both = [
         N::new(
