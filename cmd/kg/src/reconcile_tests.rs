@@ -217,3 +217,45 @@ async fn an_egress_ip_takes_effect_when_the_address_appears() {
         r#"{"v4":{"reason":"in-force","address":"192.168.77.101"},"v6":{"reason":"not-set"}}"#
     );
 }
+
+#[tokio::test]
+async fn a_peer_asking_for_a_default_route_is_one_event_and_keeps_its_other_ips() {
+    let mut v = view(&[]);
+    v.peers.push(kilo_mesh::Peer {
+        name: "evil".into(),
+        allowed_ips: vec![
+            "0.0.0.0/0".parse().unwrap(),
+            "10.99.0.0/16".parse().unwrap(),
+        ],
+        public_key: WgKey::from_bytes([9; 32]),
+        endpoint: None,
+        persistent_keepalive: None,
+        preshared_key: None,
+    });
+    let mut h = harness(v);
+    h.rec.reconcile().await;
+    h.rec.reconcile().await;
+    let events = h.cluster.with_state(|s| s.events.clone()).unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].target, Target::Peer("evil".into()));
+    assert_eq!(events[0].reason, "RefusedValue");
+    assert_eq!(
+        events[0].message,
+        "spec.allowedIPs=0.0.0.0/0 refused: a default route is never taken from the cluster's objects"
+    );
+    let plans = h.dp.applied.lock().unwrap();
+    let wg = plans[1].wireguard.as_ref().unwrap();
+    let evil: Vec<String> = wg.peers[0]
+        .allowed_ips
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!((wg.peers.len(), evil), (1, vec!["10.99.0.0/16".to_owned()]));
+    assert!(
+        plans[1]
+            .network
+            .routes
+            .iter()
+            .all(|r| r.dst.prefix_len() > 0)
+    );
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
+use kilo_mesh::annotations::{AnnotationProblem, Severity};
 use kilo_mesh::flags::MeshFlags;
 use kilo_mesh::local::{self, HostFacts, NodeAddress};
 use kilo_mesh::plan::firewall::{iptables, nftables};
@@ -126,10 +127,11 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
         problems,
         rejected,
     } = manifests::translate(&a.api.objects(&a.files)?, &a.mesh.topology_label);
-    let now = a
-        .now
-        .or_else(|| nodes.iter().filter_map(|n| n.last_seen).max())
-        .unwrap_or(0);
+    let mut problems = problems;
+    let now = match a.now {
+        Some(now) => now,
+        None => offline_now(&nodes, wall_clock(), &mut problems),
+    };
     let mut facts = LocalFacts {
         private_iface: a
             .private_iface
@@ -151,6 +153,41 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
         problems,
         rejected,
     })
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The time freshness is judged at without `--now`: the newest `last-seen` that is not after
+/// the clock by more than the ready window. A later one is reported and not used, so one node's
+/// clock (or a hostile value) cannot make every other node look stale.
+fn offline_now(nodes: &[Node], wall: i64, problems: &mut Vec<NodeProblem>) -> i64 {
+    let limit = wall.saturating_add(kilo_mesh::node::READY_WINDOW_SECS);
+    let mut now = None;
+    for n in nodes {
+        let Some(seen) = n.last_seen else { continue };
+        if seen > limit {
+            problems.push(NodeProblem {
+                node: n.name.to_string(),
+                problem: AnnotationProblem {
+                    annotation: kilo_mesh::annotations::keys::LAST_SEEN.to_owned(),
+                    value: seen.to_string(),
+                    reason: format!(
+                        "{} s in the future of this machine's clock; not used to judge the \
+                         other nodes' freshness (pass --now to choose)",
+                        seen - wall
+                    ),
+                    severity: Severity::Warning,
+                },
+            });
+        } else {
+            now = now.max(Some(seen));
+        }
+    }
+    now.unwrap_or(0)
 }
 
 /// What kg decides from its node's addresses: the discovered private IPs and endpoint overlaid
@@ -226,4 +263,46 @@ fn json(
     let mut s = serde_json::to_string_pretty(&doc)?;
     s.push('\n');
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(name: &str, t: i64) -> Node {
+        let mut n = Node::named(name.parse().unwrap());
+        n.last_seen = Some(t);
+        n
+    }
+
+    #[test]
+    fn a_last_seen_in_the_future_is_reported_and_not_used_as_now() {
+        let nodes = [
+            seen("a", 1_700_000_000),
+            seen("b", 1_700_000_030),
+            seen("evil", 9_999_999_999),
+        ];
+        let mut problems = Vec::new();
+        let now = offline_now(&nodes, 1_700_000_100, &mut problems);
+        assert_eq!(now, 1_700_000_030);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].node, "evil");
+        assert_eq!(
+            problems[0].problem.to_string(),
+            "annotation kilo.squat.ai/last-seen=\"9999999999\": 8299999899 s in the future of \
+             this machine's clock; not used to judge the other nodes' freshness (pass --now to \
+             choose)"
+        );
+    }
+
+    #[test]
+    fn a_clock_a_little_behind_the_nodes_keeps_their_heartbeats() {
+        let nodes = [seen("a", 1_700_000_050)];
+        let mut problems = Vec::new();
+        assert_eq!(
+            offline_now(&nodes, 1_700_000_000, &mut problems),
+            1_700_000_050
+        );
+        assert!(problems.is_empty());
+    }
 }

@@ -51,3 +51,23 @@ fn a_healthy_mesh_exits_zero() {
         "no problems found (4 nodes)\n"
     );
 }
+
+#[test]
+fn hostile_values_are_findings_naming_object_field_and_value() {
+    let (code, out) = run(&["check", "-f", "hostile.yaml", "--now", "1700000010"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        out,
+        r#"ERROR    node/node-a,node/node-e  these nodes publish one WireGuard key (the same one): WireGuard cannot tell them apart
+ERROR    node/node-e              annotation kilo.squat.ai/location="x\" image=\"/etc/shadow": not a label value (at most 63 characters of A-Z, a-z, 0-9, '.', '_', '-', beginning and ending with a letter or digit)
+WARNING  node/node-c              kilo.squat.ai/allowed-location-ips=0.0.0.0/0 refused: a default route is never taken from the cluster's objects
+WARNING  node/node-c              kilo.squat.ai/allowed-location-ips=203.0.113.0/24 refused: covers the endpoint 203.0.113.1 of node node-a
+WARNING  node/node-e              kilo.squat.ai/internal-ip=0.0.0.0/0 refused: a prefix of 0 makes every address local
+WARNING  node/node-e              kilo.squat.ai/key=YWFhYWFh… refused: node node-a already publishes this key
+WARNING  peer/evil                spec.allowedIPs=0.0.0.0/0 refused: a default route is never taken from the cluster's objects
+WARNING  peer/evil                spec.allowedIPs=169.254.169.254/32 refused: covers link-local space 169.254.0.0/16
+WARNING  peer/evil                spec.allowedIPs=203.0.113.0/24 refused: covers the endpoint 203.0.113.1 of node node-a
+2 errors, 7 warnings
+"#
+    );
+}

@@ -230,3 +230,45 @@ fn host_addresses_replay_discovery() {
         "192.168.77.101 is not among the host addresses"
     );
 }
+
+/// The hostile fixture (see its header): the leader's WireGuard peers and routes hold only the
+/// sane values; node-e (node-a's key) is out of the mesh.
+#[test]
+fn hostile_cluster_routes_only_sane_values() {
+    let out = kgctl(&[
+        "plan",
+        "-f",
+        "hostile.yaml",
+        "--now",
+        "1700000010",
+        "--hostname",
+        "node-a",
+    ]);
+    let section = |name: &str| -> String {
+        let start = out.find(&format!("== {name} ==\n")).unwrap();
+        let rest = &out[start..];
+        let end = rest[3..].find("\n== ").map_or(rest.len(), |e| e + 4);
+        rest[..end].to_owned()
+    };
+    assert_eq!(
+        section("Routes"),
+        "== Routes ==
+10.0.0.2/32 via 10.0.0.2 dev tunl0 table 1107 proto 107 src 10.0.0.1 onlink
+10.5.0.1/32 dev kilo0 proto 107 src 10.0.0.1
+10.42.1.0/24 via 10.0.0.2 dev tunl0 proto 107 src 10.0.0.1 onlink
+10.42.2.0/24 via 10.4.25.174 dev kilo0 proto 107 src 10.0.0.1 onlink
+172.31.0.3/32 via 10.4.25.174 dev kilo0 proto 107 src 10.0.0.1 onlink
+192.168.100.0/24 via 10.4.25.174 dev kilo0 proto 107 src 10.0.0.1 onlink
+\n"
+    );
+    let wg = section("WireGuard");
+    assert!(wg.contains("# peer:evil\nPublicKey = cHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHA=\nAllowedIPs = 10.5.0.1/32\n"), "{wg}");
+    assert!(
+        !wg.contains("198.51.100.5"),
+        "node-e is out of the mesh: {wg}"
+    );
+    assert!(
+        out.contains("node/node-e: kilo.squat.ai/key=YWFhYWFh… refused: node node-a already publishes this key"),
+        "{out}"
+    );
+}

@@ -9,7 +9,8 @@
 //!
 //! So the result for one segment depends only on its own key and claims, except in the rare case
 //! of a hash collision between two unclaimed segments, which is resolved by key order. Once a
-//! leader has published its address, that claim pins it for good.
+//! leader has published its address, that claim pins it for good, unless a segment earlier in key
+//! order claims the same address (the topology reports that conflict).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -87,6 +88,32 @@ pub fn allocate(subnet: Ipv4Net, requests: &[Request<'_>]) -> BTreeMap<String, I
         }
     }
     out
+}
+
+/// A published `wireguard-ip` that another segment holds is reported: the allocator gives a
+/// contested address to the segment first in key order, and the other one moves.
+pub(crate) fn claim_conflicts(
+    groups: &BTreeMap<String, Vec<crate::node::Node>>,
+    addresses: &BTreeMap<String, Ipv4Addr>,
+    warnings: &mut Vec<crate::topology::Warning>,
+) {
+    let holder: BTreeMap<Ipv4Addr, &String> = addresses.iter().map(|(k, a)| (*a, k)).collect();
+    for (key, nodes) in groups {
+        for n in nodes {
+            let Some(std::net::IpAddr::V4(claim)) = n.wireguard_ip.map(|w| w.addr()) else {
+                continue;
+            };
+            if let Some(h) = holder.get(&claim).filter(|h| **h != key) {
+                warnings.push(crate::topology::Warning {
+                    subject: format!("node/{}", n.name),
+                    message: format!(
+                        "kilo.squat.ai/wireguard-ip {claim} is held by segment {h}; segment \
+                         {key} gets another address"
+                    ),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]

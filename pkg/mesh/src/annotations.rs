@@ -110,11 +110,12 @@ pub fn parse_node(
         problems: Vec::new(),
     };
     let mut node = Node::named(name);
+    let label = raw.labels.get(topology_label).map(|l| l.trim().to_owned());
     node.location = p
-        .get(keys::LOCATION)
-        .or_else(|| raw.labels.get(topology_label).map(String::as_str))
-        .unwrap_or_default()
-        .to_owned();
+        .parse_with(keys::LOCATION, parse_location)
+        .filter(|l| !l.is_empty())
+        .or(label.filter(|l| is_label_value(l)))
+        .unwrap_or_default();
     node.leader = raw.annotations.contains_key(keys::LEADER);
     node.key = p.parse_with(keys::KEY, |v| v.parse::<WgKey>().map_err(|e| e.to_string()));
     let published = p.parse_with(keys::ENDPOINT, parse_endpoint);
@@ -123,6 +124,11 @@ pub fn parse_node(
     node.endpoint = forced.or(published);
     let before = p.problems.len();
     node.internal_ips = p.internal_ips(&raw.internal_addresses);
+    node.status_addresses = raw
+        .internal_addresses
+        .iter()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .collect();
     node.forced_internal_ip =
         raw.annotations.contains_key(keys::FORCE_INTERNAL_IP) && p.problems.len() == before;
     node.wireguard_ip = p
@@ -160,7 +166,7 @@ impl Parser<'_> {
     fn problem(&mut self, key: &str, value: &str, reason: String, severity: Severity) {
         self.problems.push(AnnotationProblem {
             annotation: key.to_owned(),
-            value: value.to_owned(),
+            value: shortened(value),
             reason,
             severity,
         });
@@ -258,8 +264,33 @@ impl Parser<'_> {
     }
 }
 
+/// An endpoint peers can send to: not unspecified, loopback, multicast, broadcast or
+/// IPv4-mapped IPv6.
+/// The longest value a problem repeats (Events and log lines stay small whatever was written).
+pub const MAX_PROBLEM_VALUE: usize = 256;
+
+/// `value`, cut to [`MAX_PROBLEM_VALUE`] bytes (at a character boundary) with `…` appended.
+fn shortened(value: &str) -> String {
+    if value.len() <= MAX_PROBLEM_VALUE {
+        return value.to_owned();
+    }
+    let mut end = MAX_PROBLEM_VALUE;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
+}
+
 fn parse_endpoint(v: &str) -> Result<Endpoint, String> {
-    v.trim().parse::<Endpoint>().map_err(|e| e.to_string())
+    let e = v.trim().parse::<Endpoint>().map_err(|e| e.to_string())?;
+    usable_endpoint(e)
+}
+
+fn usable_endpoint(e: Endpoint) -> Result<Endpoint, String> {
+    match e.ip().and_then(crate::types::unusable_address) {
+        Some(why) => Err(format!("a {why} address cannot be an endpoint")),
+        None => Ok(e),
+    }
 }
 
 /// `""` and `"-"` mean "none" (`Ok(None)`); otherwise a CIDR with a host part.
@@ -271,6 +302,33 @@ fn parse_optional_cidr(v: &str) -> Result<Option<IpNet>, String> {
             .map(Some)
             .map_err(|_| "not a CIDR (address/prefix)".to_owned()),
     }
+}
+
+/// A location: trimmed, then a Kubernetes label value (at most 63 characters of
+/// `[A-Za-z0-9._-]`, beginning and ending with an alphanumeric), so `" gcp "` is `gcp` and no
+/// location can carry quotes, newlines or NUL into a rendering.
+fn parse_location(v: &str) -> Result<String, String> {
+    let t = v.trim();
+    if is_label_value(t) {
+        Ok(t.to_owned())
+    } else {
+        Err(
+            "not a label value (at most 63 characters of A-Z, a-z, 0-9, '.', '_', '-', \
+             beginning and ending with a letter or digit)"
+                .to_owned(),
+        )
+    }
+}
+
+/// Whether `s` is a valid Kubernetes label value (the empty string included).
+#[must_use]
+pub fn is_label_value(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && edge(s.chars().next())
+        && edge(s.chars().last())
 }
 
 fn parse_keepalive(v: &str) -> Result<u16, String> {
@@ -301,7 +359,7 @@ fn parse_discovered(v: &str) -> Result<BTreeMap<WgKey, Endpoint>, String> {
                     .and_then(|p| u16::try_from(p).ok())
                     .filter(|p| *p != 0)
                     .ok_or_else(|| format!("entry {}: invalid Port", key.fingerprint()))?;
-                Endpoint::from_socket(std::net::SocketAddr::new(ip, port))
+                usable_endpoint(Endpoint::from_socket(std::net::SocketAddr::new(ip, port)))?
             }
             _ => return Err(format!("entry {}: not an endpoint", key.fingerprint())),
         };

@@ -262,12 +262,8 @@ fn parse_item(item: &str, index: usize) -> Result<IpAddr, EgressProblem> {
     {
         return Err(EgressProblem::Mapped { item: owned() });
     }
-    if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() || is_broadcast(ip) {
+    if crate::types::unusable_address(ip).is_some() {
         return Err(EgressProblem::Unusable { item: owned() });
     }
     Ok(ip)
-}
-
-fn is_broadcast(ip: IpAddr) -> bool {
-    matches!(ip, IpAddr::V4(a) if a.is_broadcast())
 }

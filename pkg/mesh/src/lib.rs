@@ -10,6 +10,7 @@ pub mod annotations;
 pub mod egress;
 #[cfg(feature = "clap")]
 pub mod flags;
+pub mod guard;
 pub mod local;
 pub mod node;
 pub mod notice;

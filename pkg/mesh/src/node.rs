@@ -26,6 +26,9 @@ pub struct Node {
     /// Private IPs with their prefix, at most one per family (`force-internal-ip`, else the
     /// published `internal-ip`, plus the other family's `InternalIP` from the Node status).
     pub internal_ips: Vec<IpNet>,
+    /// Every `InternalIP` of the Node's status that parses (addresses no other value may claim).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status_addresses: Vec<std::net::IpAddr>,
     /// The published WireGuard public key.
     pub key: Option<WgKey>,
     /// The published `wireguard-ip` (a claim that keeps the segment's address stable).
@@ -62,6 +65,7 @@ impl Node {
             leader: false,
             endpoint: None,
             internal_ips: Vec::new(),
+            status_addresses: Vec::new(),
             key: None,
             wireguard_ip: None,
             last_seen: None,

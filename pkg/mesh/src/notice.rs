@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::annotations::AnnotationProblem;
+use crate::guard::{Object, Rejected};
 use crate::plan::{EgressState, NodePlan};
 use crate::topology::Topology;
 use crate::types::NodeName;
@@ -73,8 +74,22 @@ fn not_assigned<A: std::fmt::Display>(state: &EgressState<A>) -> Option<String> 
     }
 }
 
+fn rejected_notice(r: &Rejected) -> Notice {
+    let target = match &r.object {
+        Object::Node(n) => Target::Node(n.clone()),
+        Object::Peer(p) => Target::Peer(p.clone()),
+    };
+    Notice {
+        target,
+        reason: "RefusedValue".to_owned(),
+        message: r.to_string(),
+        warning: true,
+    }
+}
+
 /// The notices of one reconcile on node `me`: its own annotation problems, its egress decision,
-/// and, when `reporter` (see [`reports_cluster_problems`]), every refused Peer.
+/// and, when `reporter` (see [`reports_cluster_problems`]), every refused Peer and every value
+/// the guard refused (`RefusedValue`, on the Node or Peer it came from).
 #[must_use]
 pub fn notices(
     me: &NodeName,
@@ -108,6 +123,7 @@ pub fn notices(
         }
     }
     if reporter {
+        out.extend(plan.rejected.iter().map(rejected_notice));
         out.extend(refused.iter().map(|r| Notice {
             target: Target::Peer(r.name.to_owned()),
             reason: "InvalidPeer".to_owned(),

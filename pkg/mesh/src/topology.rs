@@ -9,6 +9,7 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::allocate::{self, Request};
+use crate::guard::{self, Rejected};
 use crate::node::{Node, Peer, Snapshot};
 use crate::types::{Endpoint, Granularity, Host, NodeName, WgKey};
 
@@ -129,6 +130,9 @@ pub struct Topology {
     pub peers: Vec<PeerEntry>,
     /// What was dropped or adjusted, sorted.
     pub warnings: Vec<Warning>,
+    /// The values the guard refused (also in `warnings`), sorted.
+    #[serde(skip)]
+    pub rejected: Vec<Rejected>,
 }
 
 fn sorted(it: impl Iterator<Item = IpNet>) -> Vec<IpNet> {
@@ -221,8 +225,9 @@ impl Topology {
         granularity: Granularity,
         subnet: Ipv4Net,
     ) -> Result<Self, TopologyError> {
-        let nodes = members(snapshot, local)?;
-        let mut warnings = Vec::new();
+        let (snapshot, rejected) = guard::sanitize(snapshot, local, subnet);
+        let nodes = members(&snapshot, local)?;
+        let mut warnings: Vec<Warning> = rejected.iter().map(Rejected::warning).collect();
         let mut groups: BTreeMap<String, Vec<Node>> = BTreeMap::new();
         for n in nodes {
             groups
@@ -231,6 +236,7 @@ impl Topology {
                 .push(n);
         }
         let addresses = allocate_segments(&groups, subnet);
+        allocate::claim_conflicts(&groups, &addresses, &mut warnings);
         let mut segments: Vec<Segment> = groups
             .into_iter()
             .map(|(key, nodes)| {
@@ -272,6 +278,7 @@ impl Topology {
             local: local.clone(),
             peers,
             warnings,
+            rejected,
         };
         topo.apply_discovered_endpoints();
         topo.warnings.sort();

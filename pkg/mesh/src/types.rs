@@ -197,6 +197,20 @@ pub enum Host {
     Dns(String),
 }
 
+/// Why `ip` cannot be a host's own address on the wire (an endpoint, a source address):
+/// unspecified, loopback, multicast, broadcast or IPv4-mapped IPv6; `None` when it can.
+#[must_use]
+pub fn unusable_address(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        _ if ip.is_unspecified() => Some("unspecified"),
+        _ if ip.is_loopback() => Some("loopback"),
+        _ if ip.is_multicast() => Some("multicast"),
+        IpAddr::V4(a) if a.is_broadcast() => Some("broadcast"),
+        IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => Some("IPv4-mapped IPv6"),
+        _ => None,
+    }
+}
+
 /// A WireGuard endpoint: host and UDP port. IPv6 literals print bracketed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Endpoint {

@@ -59,7 +59,9 @@ fn segments_leaders_and_readiness_reasons() {
             "198.51.100.3:51820",
             "10.1.0.2/24",
             &["10.42.3.0/24"],
-        ),
+        )
+        // a key of its own: the name's last byte would give it a2's key
+        .ann("key", &common::key(0xb2)),
         a1(),
         N::new(
             "a2",

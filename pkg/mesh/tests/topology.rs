@@ -84,13 +84,15 @@ fn full_granularity_makes_every_node_a_segment() {
 /// Every branch of the leader election, as (case, nodes of one location, expected leader).
 #[test]
 fn leader_election_branches() {
+    // distinct addresses per node (one byte from the name): the guard refuses shared ones
     let public = |n: &str, ip: &str| {
+        let b = n.as_bytes()[n.len() - 1];
         N::new(
             n,
             "x",
             &format!("{ip}:51820"),
-            "10.0.0.9/24",
-            &["10.42.9.0/24"],
+            &format!("10.0.0.{b}/24"),
+            &[&format!("10.42.{b}.0/24")],
         )
     };
     let cases: Vec<(&str, Vec<N>, &str)> = vec![
@@ -231,6 +233,8 @@ fn allowed_location_ips_that_overlap_are_dropped() {
             "10.1.0.1/24",
             &["10.42.1.0/24"],
         )
+        // a key of its own: the name's last byte would give it a1's key
+        .ann("key", &key(0xb1))
         .ann(
             "allowed-location-ips",
             "192.168.20.0/25,192.168.30.0/24,10.4.0.0/24",

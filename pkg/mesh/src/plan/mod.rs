@@ -86,6 +86,9 @@ pub struct NodePlan {
     pub egress: EgressStatus,
     /// What the topology and the planners dropped or could not do.
     pub warnings: Vec<crate::topology::Warning>,
+    /// The values the guard refused (their warnings are in `warnings`).
+    #[serde(skip)]
+    pub rejected: Vec<crate::guard::Rejected>,
 }
 
 /// Computes the plan of node `settings.hostname`.
@@ -149,6 +152,7 @@ pub fn plan_for(
         cni,
         egress,
         warnings,
+        rejected: topo.rejected.clone(),
     }
 }
 

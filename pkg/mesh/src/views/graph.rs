@@ -5,8 +5,31 @@ use std::fmt::Write as _;
 
 use crate::topology::Topology;
 
+/// One line of text, escaped for a DOT double-quoted string: backslashes and quotes escaped, so
+/// no value can end the string or start a graphviz escape (`\N`, `\l`); control characters
+/// (newlines, NUL) become spaces, so a value is always one line.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A DOT ID: a double-quoted, escaped string.
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    format!("\"{}\"", escape(s))
+}
+
+/// A multi-line label: each line escaped, joined by DOT's `\n` line break.
+fn label(lines: &[String]) -> String {
+    let escaped: Vec<String> = lines.iter().map(|l| escape(l)).collect();
+    format!("\"{}\"", escaped.join("\\n"))
 }
 
 /// Renders the topology as a `digraph kilo`.
@@ -26,20 +49,12 @@ pub fn to_dot(t: &Topology) -> String {
         );
         for n in &s.nodes {
             let leader = n.name == s.leader_node().name;
-            let mut label = format!("{}\\n{}", s.location, n.name);
-            for c in &n.pod_cidrs {
-                let _ = write!(label, "\\n{c}");
-            }
-            for ip in &n.internal_ips {
-                let _ = write!(label, "\\n{ip}");
-            }
+            let mut lines = vec![s.location.clone(), n.name.to_string()];
+            lines.extend(n.pod_cidrs.iter().map(ToString::to_string));
+            lines.extend(n.internal_ips.iter().map(ToString::to_string));
             if leader {
-                if let Some(w) = s.wireguard_ip {
-                    let _ = write!(label, "\\n{w}");
-                }
-                if let Some(e) = &s.endpoint {
-                    let _ = write!(label, "\\n{e}");
-                }
+                lines.extend(s.wireguard_ip.iter().map(ToString::to_string));
+                lines.extend(s.endpoint.iter().map(ToString::to_string));
             }
             let shape = if leader {
                 "ellipse, style=bold"
@@ -48,8 +63,9 @@ pub fn to_dot(t: &Topology) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {} [label=\"{label}\", shape={shape}];",
-                quote(n.name.as_str())
+                "    {} [label={}, shape={shape}];",
+                quote(n.name.as_str()),
+                label(&lines)
             );
         }
         out.push_str("  }\n");
@@ -78,13 +94,13 @@ pub fn to_dot(t: &Topology) -> String {
     if !t.peers.is_empty() {
         out.push_str("  subgraph cluster_peers {\n    label=\"peers\";\n    style=dashed;\n");
         for p in &t.peers {
-            let ips: Vec<String> = p.allowed_ips.iter().map(ToString::to_string).collect();
+            let mut lines = vec![p.peer.name.clone()];
+            lines.extend(p.allowed_ips.iter().map(ToString::to_string));
             let _ = writeln!(
                 out,
-                "    {} [label=\"{}\\n{}\", shape=box];",
+                "    {} [label={}, shape=box];",
                 quote(&format!("peer:{}", p.peer.name)),
-                p.peer.name,
-                ips.join("\\n")
+                label(&lines)
             );
         }
         out.push_str("  }\n");
