@@ -60,11 +60,12 @@ restore() {
 drop_verb() { printf '(.rules[] | select(.resources == ["%s"]) | .verbs) |= map(select(. != "%s"))' "$1" "$2"; }
 not_ready() { ! poll 8 "$RUN" ready 1; }
 metric() { "$RUN" metrics 1 | awk -v m="$1" '$1 == m {print $2}'; }
+metric_is() { test "$(metric "$1")" = "$2"; }  # name value: read afresh on every poll
 
 rule_nodes_list() {  # kg's Node reflector starts with a list: without it kg never becomes ready
     without_rule clusterrole kilo "" "$(drop_verb nodes list)" || return 1
     not_ready || { echo "kg became ready without listing Nodes"; return 1; }
-    poll 10 refused list nodes || { echo "no refused list of nodes"; return 1; }
+    poll 30 refused list nodes || { echo "no refused list of nodes"; return 1; }
 }
 check "without nodes/list: kg's Node watch cannot start, kg is never ready" rule_nodes_list
 restore
@@ -79,24 +80,24 @@ n9_json() {  # a fourth node in its own location, as another kg would have publi
 }
 rule_nodes_watch() {  # the reflector lists, then watches: without watch kg misses new Nodes
     without_rule clusterrole kilo "" "$(drop_verb nodes watch)" || return 1
-    poll 10 refused watch nodes || { echo "no refused watch of nodes"; return 1; }
+    poll 30 refused watch nodes || { echo "no refused watch of nodes"; return 1; }
     "$RUN" wait-ready 30 > /dev/null || return 1
     n9_json; kctl create -f "$CP/n9.json" > /dev/null || return 1
-    ! poll 5 test "$(metric kilo_nodes)" = 4 || { echo "n1 saw a Node it cannot watch"; return 1; }
+    ! poll 5 metric_is kilo_nodes 4 || { echo "n1 saw a Node it cannot watch"; return 1; }
 }
 check "without nodes/watch: kg does not follow Node changes (a new Node stays unseen)" rule_nodes_watch
 restore
 n9_seen() {  # the control: with watch back, the same Node is seen (and then removed)
-    poll 10 test "$(metric kilo_nodes)" = 4 || { echo "kilo_nodes $(metric kilo_nodes)"; return 1; }
+    poll 30 metric_is kilo_nodes 4 || { echo "kilo_nodes $(metric kilo_nodes)"; return 1; }
     kctl delete node n9 > /dev/null
-    poll 10 test "$(metric kilo_nodes)" = 3
+    poll 30 metric_is kilo_nodes 3
 }
 check "with nodes/watch back, n1's kg counts that Node (the check above is not vacuous)" n9_seen
 
 rule_nodes_patch() {  # kg publishes its key, endpoint and addresses by server-side apply
     without_rule clusterrole kilo "" "$(drop_verb nodes patch)" \
         kctl annotate node n1 kilo.squat.ai/key- || return 1
-    poll 10 refused patch nodes || { echo "no refused patch of nodes"; return 1; }
+    poll 30 refused patch nodes || { echo "no refused patch of nodes"; return 1; }
     [ -z "$(ann n1 key)" ] || { echo "n1's key was published without patch"; return 1; }
 }
 check "without nodes/patch: kg cannot publish its Node's annotations (kilo.squat.ai/key stays unset)" rule_nodes_patch
@@ -110,8 +111,8 @@ apply_peer() {  # a Peer the leaders must configure
 rule_peers_list() {  # Peers come from a reflector too: no list, no Peers
     without_rule clusterrole kilo "" "$(drop_verb peers list)" || return 1
     apply_peer
-    poll 10 refused list peers || { echo "no refused list of peers"; return 1; }
-    ! poll 5 test "$(metric kilo_peers)" = 1 || { echo "n1 uses a Peer it cannot list"; return 1; }
+    poll 30 refused list peers || { echo "no refused list of peers"; return 1; }
+    ! poll 5 metric_is kilo_peers 1 || { echo "n1 uses a Peer it cannot list"; return 1; }
     kctl delete -f "$CP/peer.yaml" > /dev/null
 }
 check "without peers/list: kg on the leader n1 never configures a Peer" rule_peers_list
@@ -119,16 +120,16 @@ restore
 
 rule_peers_watch() {
     without_rule clusterrole kilo "" "$(drop_verb peers watch)" || return 1
-    poll 10 refused watch peers || { echo "no refused watch of peers"; return 1; }
+    poll 30 refused watch peers || { echo "no refused watch of peers"; return 1; }
     apply_peer
-    ! poll 5 test "$(metric kilo_peers)" = 1 || { echo "n1 saw a Peer it cannot watch"; return 1; }
+    ! poll 5 metric_is kilo_peers 1 || { echo "n1 saw a Peer it cannot watch"; return 1; }
 }
 check "without peers/watch: kg on n1 does not see a Peer applied after it started" rule_peers_watch
 restore
 peer_seen() {  # the control: with the Peer rules back, n1 configures that same Peer
-    poll 10 test "$(metric kilo_peers)" = 1 || { echo "kilo_peers $(metric kilo_peers)"; return 1; }
+    poll 30 metric_is kilo_peers 1 || { echo "kilo_peers $(metric kilo_peers)"; return 1; }
     kctl delete -f "$CP/peer.yaml" > /dev/null
-    poll 10 test "$(metric kilo_peers)" = 0
+    poll 30 metric_is kilo_peers 0
 }
 check "with peers/watch back, n1's kg configures that Peer (the Peer checks are not vacuous)" peer_seen
 
@@ -136,7 +137,7 @@ rule_events_create() {  # kg reports annotation problems as core/v1 Events in "d
     without_rule role kilo-events default '.rules = []' || return 1
     "$RUN" wait-ready 30 > /dev/null
     kctl annotate node n1 --overwrite kilo.squat.ai/persistent-keepalive=rbac-abc > /dev/null
-    poll 10 refused create events || { echo "no refused create of events"; return 1; }
+    poll 30 refused create events || { echo "no refused create of events"; return 1; }
     ! kctl get events -o json | jq -e '.items[] | select(.message | contains("rbac-abc"))' > /dev/null \
         || { echo "an Event was created"; return 1; }
     kctl annotate node n1 kilo.squat.ai/persistent-keepalive- > /dev/null
