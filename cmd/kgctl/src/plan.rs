@@ -230,26 +230,25 @@ fn json(
     problems: &[NodeProblem],
     rejected: &[Rejected],
 ) -> Result<String> {
+    // `plan.firewall` keeps its documented iptables form; the neutral intent is beside it
+    let rulesets = plan.firewall.families().map(iptables::ruleset);
     let firewall_text: BTreeMap<&str, serde_json::Value> = plan
         .firewall
         .families()
         .into_iter()
-        .map(|f| {
+        .zip(&rulesets)
+        .map(|(f, rules)| {
             let text = if nftables {
                 json!({ "nft": nftables::nft_table(f).render() })
             } else {
-                let rules = iptables::ruleset(f);
                 json!({ "ipsetRestore": rules.render_ipset_restore(), "iptablesRestore": rules.render_iptables_restore() })
             };
             (f.family.as_str(), text)
         })
         .collect();
-    // `plan.firewall` keeps its documented iptables form; the neutral intent is beside it
     let mut plan_doc = serde_json::to_value(plan)?;
-    plan_doc["firewall"] = json!({
-        "v4": iptables::ruleset(&plan.firewall.v4),
-        "v6": iptables::ruleset(&plan.firewall.v6),
-    });
+    let [v4, v6] = &rulesets;
+    plan_doc["firewall"] = json!({ "v4": v4, "v6": v6 });
     let doc = json!({
         "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
         "kind": "NodePlan",
