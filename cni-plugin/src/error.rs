@@ -28,6 +28,8 @@ pub enum Code {
     AlreadyAllocated = 101,
     /// 102: a delegated IPAM plugin failed without a usable error.
     Delegate = 102,
+    /// 103: `CNI_IFNAME` already exists in the container netns (another attachment's).
+    InterfaceExists = 103,
 }
 
 /// A CNI error, ready to be printed as `{"cniVersion","code","msg","details"}`.

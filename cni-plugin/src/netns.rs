@@ -1,28 +1,44 @@
 //! Network namespaces: opening a `CNI_NETNS` path, running work inside it on a dedicated
 //! thread, and /proc/sys writes. Does I/O (setns, procfs).
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
+use nix::fcntl::OFlag;
 use nix::sched::{CloneFlags, setns};
 
 use crate::error::{CniError, CniResult, Code};
 
-/// Opens a netns path; code 4 when it does not exist (an invalid `CNI_NETNS`), 5 otherwise.
+/// Opens a netns path and makes sure it is a network namespace before anything is allocated:
+/// code 4 when it does not exist or is something else (a regular file, a directory, a FIFO —
+/// opened without blocking — or another kind of namespace), 5 on other I/O errors.
 pub fn open(path: &str) -> CniResult<File> {
-    File::open(path).map_err(|e| {
-        let code = if e.kind() == ErrorKind::NotFound {
-            Code::InvalidEnv
-        } else {
-            Code::Io
-        };
-        CniError::new(
-            code,
-            format!("opening netns {path:?} (CNI_NETNS)"),
-            e.to_string(),
-        )
-    })
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| {
+            let code = if e.kind() == ErrorKind::NotFound {
+                Code::InvalidEnv
+            } else {
+                Code::Io
+            };
+            CniError::new(
+                code,
+                format!("opening netns {path:?} (CNI_NETNS)"),
+                e.to_string(),
+            )
+        })?;
+    match run_in(&file, || Ok(())) {
+        Ok(()) => Ok(file),
+        Err(e) => Err(CniError::new(
+            Code::InvalidEnv,
+            format!("CNI_NETNS {path:?} is not a network namespace"),
+            e.details,
+        )),
+    }
 }
 
 /// Runs `f` on a new thread that has entered the namespace `ns`; the calling thread and

@@ -82,6 +82,9 @@ pub trait Dataplane: Send + 'static {
     fn public_key(&self) -> WgKey;
     /// Reads addresses, the default interface, MTU and WireGuard peer status.
     fn observe(&mut self) -> impl Future<Output = anyhow::Result<Observed>> + Send;
+    /// Reads only the WireGuard peers' status (leaders only; empty otherwise): the cheap read
+    /// behind the peer metrics between reconciles.
+    fn peer_status(&mut self) -> impl Future<Output = Vec<PeerStatus>> + Send;
     /// Applies a plan as a diff.
     fn apply(&mut self, plan: &NodePlan) -> impl Future<Output = anyhow::Result<Applied>> + Send;
     /// Removes everything kg programmed (firewall, routes, rules; the interface when asked).

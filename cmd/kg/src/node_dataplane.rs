@@ -188,6 +188,10 @@ where
         })
     }
 
+    async fn peer_status(&mut self) -> Vec<PeerStatus> {
+        self.peers()
+    }
+
     async fn apply(&mut self, plan: &NodePlan) -> Result<Applied> {
         let mut applied = Applied::default();
         self.leader = plan.is_leader;

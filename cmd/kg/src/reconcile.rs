@@ -13,16 +13,20 @@ use kilo_mesh::annotations::keys;
 use kilo_mesh::local::{self, Discovered, HEARTBEAT_SECS};
 use kilo_mesh::notice::{self, NoticeDedup, Refusal, Target};
 use kilo_mesh::plan::{LocalFacts, NodePlan};
+use kilo_mesh::types::WgKey;
 use kilo_mesh::{Snapshot, Topology};
 
 use crate::backend_override;
-use crate::dataplane::{Dataplane, Observed};
+use crate::dataplane::{Dataplane, Observed, PeerStatus};
 use crate::flags::Config;
 use crate::http::Shared;
 use crate::metrics::{Metrics, PeerLabels};
 
 /// How long to wait for more events after the first one.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How often the WireGuard peer metrics (handshake age, bytes) are read between reconciles, so
+/// a handshake shows within seconds rather than at the next resync.
+const PEER_STATS: Duration = Duration::from_secs(5);
 /// How often `last-seen` is refreshed (a node is ready while it is under 60 s old).
 const HEARTBEAT: Duration = Duration::from_secs(HEARTBEAT_SECS.unsigned_abs());
 
@@ -36,6 +40,8 @@ pub struct Reconciler<C, D> {
     notices: NoticeDedup,
     published: Option<(BTreeMap<String, String>, Instant)>,
     cni_written: Option<String>,
+    /// The planned peers' names by key, from the latest plan (the peer metrics' labels).
+    peer_names: BTreeMap<WgKey, String>,
 }
 
 fn now() -> i64 {
@@ -56,6 +62,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             notices: NoticeDedup::default(),
             published: None,
             cni_written: None,
+            peer_names: BTreeMap::new(),
         }
     }
 
@@ -68,10 +75,16 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut resync = tokio::time::interval(self.cfg.flags.resync_period);
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut peer_stats = tokio::time::interval(PEER_STATS);
+        peer_stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased; // a pending shutdown wins over more work
                 () = &mut shutdown => break,
+                _ = peer_stats.tick() => {
+                    self.refresh_peer_metrics().await;
+                    continue;
+                }
                 () = self.cluster.changed() => tokio::time::sleep(DEBOUNCE).await,
                 ev = self.dp.next_event() => tracing::debug!(?ev, "node event"),
                 _ = resync.tick() => {}
@@ -286,7 +299,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         }
     }
 
-    fn observe_metrics(&self, topo: &Topology, plan: &NodePlan, observed: &Observed) {
+    fn observe_metrics(&mut self, topo: &Topology, plan: &NodePlan, observed: &Observed) {
         let m = &self.metrics;
         m.nodes.set(
             topo.segments
@@ -298,17 +311,29 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         );
         m.peers.set(topo.peers.len().try_into().unwrap_or(i64::MAX));
         m.leader.set(i64::from(plan.is_leader));
-        let names: BTreeMap<_, _> = plan
+        self.peer_names = plan
             .wireguard
             .iter()
             .flat_map(|w| w.peers.iter().map(|p| (p.public_key, p.name.clone())))
             .collect();
+        self.set_peer_metrics(&observed.peers);
+    }
+
+    /// Re-reads the WireGuard peers and refreshes their metrics, between reconciles.
+    pub async fn refresh_peer_metrics(&mut self) {
+        let peers = self.dp.peer_status().await;
+        self.set_peer_metrics(&peers);
+    }
+
+    fn set_peer_metrics(&self, peers: &[PeerStatus]) {
+        let m = &self.metrics;
         m.handshake_age.clear();
         m.rx_bytes.clear();
         m.tx_bytes.clear();
-        for p in &observed.peers {
+        for p in peers {
             let labels = PeerLabels {
-                peer: names
+                peer: self
+                    .peer_names
                     .get(&p.key)
                     .cloned()
                     .unwrap_or_else(|| p.key.fingerprint()),

@@ -12,7 +12,7 @@ use kilo_mesh::plan::{EgressState, NodePlan};
 use kilo_mesh::types::WgKey;
 use prometheus_client::registry::Registry;
 
-use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed};
+use crate::dataplane::{Applied, Dataplane, NodeAddress, NodeEvent, Observed, PeerStatus};
 use crate::flags::Flags;
 use crate::http::Shared;
 use crate::metrics::Metrics;
@@ -30,6 +30,9 @@ impl Dataplane for FakeDp {
     }
     async fn observe(&mut self) -> anyhow::Result<Observed> {
         Ok(self.observed.lock().unwrap().clone())
+    }
+    async fn peer_status(&mut self) -> Vec<PeerStatus> {
+        self.observed.lock().unwrap().peers.clone()
     }
     async fn apply(&mut self, plan: &NodePlan) -> anyhow::Result<Applied> {
         self.applied.lock().unwrap().push(plan.clone());
@@ -257,5 +260,53 @@ async fn a_peer_asking_for_a_default_route_is_one_event_and_keeps_its_other_ips(
             .routes
             .iter()
             .all(|r| r.dst.prefix_len() > 0)
+    );
+}
+
+fn metrics_text(shared: &Shared) -> String {
+    let mut body = String::new();
+    prometheus_client::encoding::text::encode(&mut body, &shared.registry.lock().unwrap()).unwrap();
+    body
+}
+
+#[tokio::test]
+async fn peer_metrics_follow_the_device_between_reconciles() {
+    let mut h = harness(view(&[]));
+    h.rec.reconcile().await;
+    let before = metrics_text(&h.shared);
+    assert!(
+        !before.contains("kilo_wireguard_peer_receive_bytes{"),
+        "{before}"
+    );
+    let handshake = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    h.dp.observed.lock().unwrap().peers = vec![PeerStatus {
+        key: WgKey::from_bytes([9; 32]),
+        endpoint: None,
+        last_handshake: Some(i64::try_from(handshake).unwrap()),
+        rx_bytes: 100,
+        tx_bytes: 200,
+    }];
+    h.rec.refresh_peer_metrics().await;
+    let after = metrics_text(&h.shared);
+    // An unplanned peer is labelled with its key's first 8 base64 characters.
+    assert!(
+        after.contains("kilo_wireguard_peer_receive_bytes{peer=\"CQkJCQkJ\"} 100"),
+        "{after}"
+    );
+    assert!(
+        after.contains("kilo_wireguard_peer_transmit_bytes{peer=\"CQkJCQkJ\"} 200"),
+        "{after}"
+    );
+    assert!(
+        after.contains("kilo_wireguard_peer_handshake_age_seconds{peer=\"CQkJCQkJ\"}"),
+        "{after}"
+    );
+    assert_eq!(
+        h.dp.applied.lock().unwrap().len(),
+        1,
+        "a refresh is not a reconcile"
     );
 }

@@ -1,5 +1,7 @@
 //! ADD: IPAM (built-in or delegated), bridge, veth pair into the pod netns, addresses and
-//! routes; IPAM is undone when plumbing fails. Does netlink, file and procfs I/O.
+//! routes. A failed ADD releases its own leases and deletes only the links it created; an
+//! interface name already taken in the pod is refused before anything is allocated. Does
+//! netlink, file and procfs I/O.
 
 use std::collections::hash_map::RandomState;
 use std::fs::File;
@@ -23,8 +25,10 @@ use crate::result::{CniResult as Res, Interface, IpConfig, Route};
 /// Runs ADD and returns the result for the requested version.
 pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
     let ns = netns::open(&env.netns)?;
+    refuse_taken_ifname(env, &ns)?;
     let ipam = ipam_add(env, conf, raw)?;
-    match plumb(env, conf, &ns, &ipam) {
+    let mut created = false;
+    match plumb(env, conf, &ns, &ipam, &mut created) {
         Ok(mut res) => {
             if let Some(mut prev) = prev_result(conf)? {
                 prev.merge(res);
@@ -33,12 +37,48 @@ pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
             Ok(res.to_json(&conf.cni_version))
         }
         Err(e) => {
-            if let Err(undo) = del::undo(env, conf, raw, Some(&ns)) {
-                eprintln!("kilo-cni: undoing failed ADD: {undo}");
-            }
+            undo_failed(env, conf, raw, &ns, created);
             Err(e)
         }
     }
+}
+
+/// Undoes a failed ADD: its leases always, the veth pair only when this ADD created it (a
+/// name that already existed belongs to another attachment).
+fn undo_failed(env: &Env, conf: &NetConf, raw: &[u8], ns: &File, created: bool) {
+    let links = if created {
+        del::delete_links(env, Some(ns))
+    } else {
+        Ok(())
+    };
+    for step in [links, del::release(env, conf, raw)] {
+        if let Err(undo) = step {
+            eprintln!("kilo-cni: undoing failed ADD: {undo}");
+        }
+    }
+}
+
+/// Refuses an ADD whose `CNI_IFNAME` already exists in the pod, as the reference bridge
+/// plugin does, before any lease is taken.
+fn refuse_taken_ifname(env: &Env, ns: &File) -> CniResult<()> {
+    netns::run_in(ns, || {
+        let mut nl =
+            Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
+        let found = nl
+            .link(&env.ifname)
+            .map_err(nl_err(format!("looking up {}", env.ifname)))?;
+        match found {
+            Some(_) => Err(CniError::new(
+                Code::InterfaceExists,
+                format!(
+                    "interface {} already exists in the container netns",
+                    env.ifname
+                ),
+                format!("CNI_NETNS {}", env.netns),
+            )),
+            None => Ok(()),
+        }
+    })
 }
 
 fn ipam_add(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Res> {
@@ -73,7 +113,7 @@ fn random_mac() -> [u8; 6] {
     [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]]
 }
 
-fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
+fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res, created: &mut bool) -> CniResult<Res> {
     let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
     let bridge = ensure_bridge(&mut nl, conf)?;
     if conf.gateway_on_bridge() {
@@ -98,6 +138,7 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res) -> CniResult<Res> {
         ),
         _ => nl_err(format!("creating veth {host} / {}", env.ifname))(e),
     })?;
+    *created = true;
     let routes = pod_routes(conf, ipam)?;
     let pod = std::thread::scope(|s| {
         let pod = s.spawn(|| configure_pod(env, ns, &ipam.ips, &routes));

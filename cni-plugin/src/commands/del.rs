@@ -21,14 +21,27 @@ pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
     undo(env, conf, raw, ns.as_ref())
 }
 
-/// Releases the attachment's leases and links; shared by DEL and a failed ADD.
+/// Releases the attachment's leases and links (DEL).
 pub fn undo(env: &Env, conf: &NetConf, raw: &[u8], ns: Option<&File>) -> CniResult<()> {
+    release(env, conf, raw)?;
+    delete_links(env, ns)
+}
+
+/// Releases the attachment's leases (this container ID and interface only); shared by DEL and
+/// a failed ADD.
+pub fn release(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
     match conf.ipam_delegate() {
         Some(plugin) => {
             delegate::exec(plugin, &env.path, "DEL", raw)?;
         }
         None => Ipam::new(conf)?.release(&env.container_id, &env.ifname)?,
     }
+    Ok(())
+}
+
+/// Deletes the container interface (in `ns`) and the host veth; shared by DEL and a failed ADD
+/// that created them.
+pub fn delete_links(env: &Env, ns: Option<&File>) -> CniResult<()> {
     if let Some(ns) = ns {
         netns::run_in(ns, || delete_link(&env.ifname))?;
     }

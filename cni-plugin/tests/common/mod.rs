@@ -16,6 +16,9 @@ pub const KILO: &str = env!("CARGO_BIN_EXE_kilo-cni");
 pub const REF_BRIDGE: &str = "/usr/lib/cni/bridge";
 pub const REF_HOST_LOCAL: &str = "/usr/lib/cni/host-local";
 
+/// How long one plugin run may take (`timeout` syntax).
+pub const PLUGIN_DEADLINE: &str = "60s";
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A unique name: `kcni` + pid + counter.
@@ -181,14 +184,14 @@ impl<'a> Call<'a> {
     }
 
     pub fn run_raw(&self, stdin: &[u8]) -> Outcome {
-        let mut cmd = match self.node {
-            Some(n) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", &n.name, self.plugin]);
-                c
-            }
-            None => Command::new(self.plugin),
-        };
+        // coreutils `timeout` ends a plugin that hangs (a FIFO as CNI_NETNS once did), so a
+        // hang is a failed test, not a stuck one.
+        let mut cmd = Command::new("timeout");
+        cmd.arg(PLUGIN_DEADLINE);
+        if let Some(n) = self.node {
+            cmd.args(["ip", "netns", "exec", &n.name]);
+        }
+        cmd.arg(self.plugin);
         cmd.env_remove("CNI_COMMAND");
         if let Some(c) = self.command {
             cmd.env("CNI_COMMAND", c);
