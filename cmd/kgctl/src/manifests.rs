@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use k8s_openapi::api::core::v1::Node;
-use kilo_k8s::Peer;
+use kilo_k8s::{Peer, PeerRejection};
 use kilo_mesh::annotations::AnnotationProblem;
 use serde::Serialize;
 use serde_json::Value;
@@ -16,8 +16,8 @@ use serde_json::Value;
 pub struct Objects {
     /// Nodes.
     pub nodes: Vec<Node>,
-    /// Peers.
-    pub peers: Vec<Peer>,
+    /// Peers, each decoded on its own: one that does not decode is rejected alone.
+    pub peers: Vec<Result<Peer, PeerRejection>>,
 }
 
 fn files(path: &Path) -> Result<Vec<PathBuf>> {
@@ -68,10 +68,7 @@ fn add(objects: &mut Objects, v: Value, path: &Path) -> Result<()> {
             serde_json::from_value(v)
                 .with_context(|| format!("decoding a Node in {}", path.display()))?,
         ),
-        "Peer" => objects.peers.push(
-            serde_json::from_value(v)
-                .with_context(|| format!("decoding a Peer in {}", path.display()))?,
-        ),
+        "Peer" => objects.peers.push(kilo_k8s::decode_peer(v)),
         other => bail!(
             "{}: unsupported kind {other:?} (expected Node, Peer or a List)",
             path.display()
@@ -150,7 +147,7 @@ pub fn translate(objects: &Objects, topology_label: &str) -> Translated {
         }
     }
     for p in &objects.peers {
-        match p.to_mesh() {
+        match p.as_ref().map_err(Clone::clone).and_then(Peer::to_mesh) {
             Ok(peer) => out.peers.push(peer),
             Err(r) => out.rejected.push(Rejected {
                 name: r.name,

@@ -126,8 +126,17 @@ pub async fn fetch_with(client: &kube::Client) -> Result<Objects> {
         .await
         .context("listing Nodes")?
         .items;
-    let peers = match kube::Api::<Peer>::all(client.clone()).list(&params).await {
-        Ok(list) => list.items,
+    // Untyped, then one object at a time: a Peer that does not decode is rejected alone.
+    let resource = kube::api::ApiResource::erase::<Peer>(&());
+    let peers = match kube::Api::<kube::api::DynamicObject>::all_with(client.clone(), &resource)
+        .list(&params)
+        .await
+    {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .map(|o| kilo_k8s::decode_dynamic_peer(&o))
+            .collect(),
         Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
         Err(e) => return Err(anyhow::Error::new(e).context("listing Peers")),
     };

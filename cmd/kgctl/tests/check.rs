@@ -71,3 +71,32 @@ WARNING  peer/evil                spec.allowedIPs=203.0.113.0/24 refused: covers
 "#
     );
 }
+
+#[test]
+fn a_peer_that_does_not_decode_is_one_finding_and_the_others_stay() {
+    let (code, out) = run(&[
+        "check",
+        "-f",
+        "undecodable-peer.yaml",
+        "--now",
+        "1700000010",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        out,
+        "ERROR    peer/huge-port  rejected: the Peer does not decode: invalid value: integer `99999999999`, expected i32\n1 errors, 0 warnings\n"
+    );
+    let conf = kgctl(&[
+        "showconf",
+        "node",
+        "node-a",
+        "-f",
+        "undecodable-peer.yaml",
+        "--now",
+        "1700000010",
+    ]);
+    assert_eq!(
+        conf,
+        "[Interface]\nListenPort = 51820\n\n[Peer]\n# peer:laptop\nPublicKey = bGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGw=\nAllowedIPs = 10.5.0.1/32\n"
+    );
+}

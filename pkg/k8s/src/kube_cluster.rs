@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kilo_mesh::types::NodeName;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client, Resource as _, ResourceExt as _};
@@ -32,7 +32,10 @@ pub const FIELD_MANAGER: &str = "kg";
 pub struct KubeCluster {
     client: Client,
     nodes: Store<K8sNode>,
-    peers: Store<Peer>,
+    /// Peers untyped: each is decoded on its own in [`Cluster::view`], so one that does not
+    /// decode is rejected alone and never stops the watch (nor gets its body logged by the
+    /// client).
+    peers: Store<DynamicObject>,
     peers_ok: Arc<AtomicBool>,
     notify: Arc<Notify>,
     reporter: String,
@@ -46,7 +49,9 @@ impl KubeCluster {
         let notify = Arc::new(Notify::new());
         let peers_ok = Arc::new(AtomicBool::new(false));
         let (nodes, node_writer) = reflector::store();
-        let (peers, peer_writer) = reflector::store();
+        let peer_resource = ApiResource::erase::<Peer>(&());
+        let peer_writer = reflector::store::Writer::new(peer_resource.clone());
+        let peers = peer_writer.as_reader();
         let node_stream = reflector::reflector(
             node_writer,
             watcher(
@@ -57,7 +62,10 @@ impl KubeCluster {
         .default_backoff();
         let peer_stream = reflector::reflector(
             peer_writer,
-            watcher(Api::<Peer>::all(client.clone()), watcher::Config::default()),
+            watcher(
+                Api::<DynamicObject>::all_with(client.clone(), &peer_resource),
+                watcher::Config::default(),
+            ),
         )
         .default_backoff();
         tokio::spawn(drive(node_stream, notify.clone(), None, "nodes"));
@@ -174,7 +182,7 @@ impl Cluster for KubeCluster {
             }
         }
         for p in self.peers.state() {
-            match p.to_mesh() {
+            match crate::peer::mesh_peer(&p) {
                 Ok(peer) => view.peers.push(peer),
                 Err(r) => view.rejected_peers.push(r),
             }

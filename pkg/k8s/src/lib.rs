@@ -10,7 +10,7 @@ pub mod peer;
 pub mod publish;
 pub mod translate;
 
-pub use peer::{Peer, PeerRejection, PeerSpec};
+pub use peer::{Peer, PeerRejection, PeerSpec, decode_dynamic_peer, decode_peer, mesh_peer};
 
 /// The Node annotation that overrides kg's `--firewall-backend` on its node (`iptables` or
 /// `nftables`); carried as written in [`cluster::NodeEntry::firewall_backend`].

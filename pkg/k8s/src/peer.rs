@@ -1,5 +1,6 @@
-//! The `Peer` custom resource (`kilo.squat.ai/v1alpha1`, cluster-scoped) and its translation into
-//! a mesh [`kilo_mesh::Peer`], or a rejection reason. Pure.
+//! The `Peer` custom resource (`kilo.squat.ai/v1alpha1`, cluster-scoped), its decoding one object
+//! at a time (a Peer that does not decode is rejected alone, never the whole list), and its
+//! translation into a mesh [`kilo_mesh::Peer`], or a rejection reason. Pure.
 
 use std::net::IpAddr;
 
@@ -114,6 +115,47 @@ pub struct PeerRejection {
     pub name: String,
     /// Why.
     pub reason: String,
+}
+
+/// How much of a decoding error a rejection keeps: serde names the field and the offending
+/// scalar, never the object, but a rejection is also an Event message.
+const MAX_DECODE_ERROR: usize = 200;
+
+/// Decodes one Peer object (from a list or watch event, or a manifest). The error names the
+/// Peer and what did not decode; it never carries the object (whose spec may hold a preshared
+/// key).
+pub fn decode_peer(object: serde_json::Value) -> Result<Peer, PeerRejection> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    serde_json::from_value(object).map_err(|e| {
+        let mut reason = format!("the Peer does not decode: {e}");
+        if reason.len() > MAX_DECODE_ERROR {
+            let cut = (0..=MAX_DECODE_ERROR)
+                .rev()
+                .find(|i| reason.is_char_boundary(*i))
+                .unwrap_or(0);
+            reason.truncate(cut);
+            reason.push('…');
+        }
+        PeerRejection { name, reason }
+    })
+}
+
+/// A Peer object as the API server sent it (untyped), decoded.
+pub fn decode_dynamic_peer(object: &kube::api::DynamicObject) -> Result<Peer, PeerRejection> {
+    let value = serde_json::to_value(object).map_err(|e| PeerRejection {
+        name: object.metadata.name.clone().unwrap_or_default(),
+        reason: format!("the Peer does not encode: {e}"),
+    })?;
+    decode_peer(value)
+}
+
+/// A Peer object as the API server sent it (untyped), decoded and translated.
+pub fn mesh_peer(object: &kube::api::DynamicObject) -> Result<kilo_mesh::Peer, PeerRejection> {
+    decode_dynamic_peer(object)?.to_mesh()
 }
 
 impl Peer {

@@ -208,3 +208,55 @@ fn the_peer_crd_matches_kilo() {
         "{spec}"
     );
 }
+
+#[test]
+fn a_peer_that_does_not_decode_is_rejected_alone_without_its_body() {
+    let psk = "cGxlYXNlLWRvLW5vdC1sb2ctbWUtZXZlci0xMjM0NTY=";
+    let bad = serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {"name": "huge-port"},
+        "spec": {"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY, "presharedKey": psk,
+                 "endpoint": {"dnsOrIP": {"ip": "192.0.2.1"}, "port": 99_999_999_999_i64}}
+    });
+    let err = kilo_k8s::decode_peer(bad).unwrap_err();
+    assert_eq!(err.name, "huge-port");
+    assert_eq!(
+        err.reason,
+        "the Peer does not decode: invalid value: integer `99999999999`, expected i32"
+    );
+    let wrong_type = serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {"name": "keys-as-list"},
+        "spec": {"allowedIPs": "10.5.0.1/32", "publicKey": KEY, "presharedKey": psk}
+    });
+    let err = kilo_k8s::decode_peer(wrong_type).unwrap_err();
+    assert_eq!(
+        err.reason,
+        "the Peer does not decode: invalid type: string \"10.5.0.1/32\", expected a sequence"
+    );
+    assert!(!err.reason.contains(psk));
+    let huge = serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {"name": "long"},
+        "spec": {"allowedIPs": "x".repeat(10_000), "publicKey": KEY}
+    });
+    let err = kilo_k8s::decode_peer(huge).unwrap_err();
+    assert_eq!(err.reason.chars().count(), 201, "200 bytes and an ellipsis");
+    assert!(err.reason.ends_with('…'));
+}
+
+#[test]
+fn an_untyped_peer_from_the_api_server_translates() {
+    let object: kube::api::DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {"name": "laptop"},
+        "spec": {"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY}
+    }))
+    .unwrap();
+    let peer = kilo_k8s::mesh_peer(&object).unwrap();
+    assert_eq!(peer.name, "laptop");
+    assert_eq!(
+        peer.allowed_ips,
+        ["10.5.0.1/32".parse::<ipnet::IpNet>().unwrap()]
+    );
+}
