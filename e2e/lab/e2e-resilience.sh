@@ -53,6 +53,17 @@ api_outage() {
     "$RUN" api-stop
     pods_reach n1-p1 "$(pod_ip n3-p1)" || { echo "dataplane broke while the API server was away"; return 1; }
     pods_reach n3-p2 "$(pod_ip n2-p2 true)" || { echo "IPv6 dataplane broke"; return 1; }
+    # a kg that starts while the API server is away still obeys SIGTERM (it once waited for the
+    # first Node list and ignored the signal until the grace period's SIGKILL)
+    local out t; "$RUN" kg-stop 2 TERM > /dev/null
+    "$RUN" kg-start 2
+    poll 10 grep -q 'watch failed' "$LAB_DIR/cluster/kg-n2.log" || { echo "kg on n2 did not start watching"; tail -5 "$LAB_DIR/cluster/kg-n2.log"; return 1; }
+    t=$(date +%s%N)
+    out=$("$RUN" kg-stop 2 TERM 2>&1)
+    echo "measured: SIGTERM to exit of a kg waiting for the API server: $(ms "$t") ms" >&2
+    ! grep -q 'killing it' <<< "$out" || { echo "kg ignored SIGTERM while the API server was away: $out"; return 1; }
+    grep -q 'shutting down before the first Node list' "$LAB_DIR/cluster/kg-n2.log" || { echo "kg did not say why it stopped"; tail -5 "$LAB_DIR/cluster/kg-n2.log"; return 1; }
+    "$RUN" kg-start 2
     # the same API server comes back with its stored state (as kube-apiserver does with etcd);
     # nothing is registered again: kg's watches must resume on their own
     "$RUN" api-start > /dev/null 2>&1 || { echo "the API server did not restart"; return 1; }
@@ -63,9 +74,10 @@ api_outage() {
         || { echo "n3 did not apply its new keepalive: $(keepalive_of 3 "$key1")"; tail -5 "$LAB_DIR/cluster/kg-n3.log"; return 1; }
     kctl annotate node n3 kilo.squat.ai/persistent-keepalive- > /dev/null
     poll 30 eval '[ "$(keepalive_of 3 "$key1")" = off ]' || { echo "n3 kept the keepalive"; return 1; }
-    "$LAB" matrix --deadline 10 > /dev/null || { echo "matrix"; return 1; }
+    "$RUN" wait-ready 60 > /dev/null || { echo "kg on n2 not ready after the API server returned"; return 1; }
+    "$LAB" matrix --deadline 20 > /dev/null || { echo "matrix"; return 1; }
 }
-check "API server away: the dataplane keeps working; when it returns (same state, nothing re-registered) kg follows new changes" api_outage
+check "API server away: the dataplane keeps working; a kg starting meanwhile obeys SIGTERM; when it returns (same state, nothing re-registered) kg follows new changes" api_outage
 
 echo "### topology changes"
 link_up() { ip -n "${LAB_PREFIX}$1" link show kilo0 | grep -q ',UP'; }

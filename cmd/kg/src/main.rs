@@ -19,6 +19,7 @@ use kilo_k8s::kube_cluster::KubeCluster;
 use prometheus_client::registry::Registry;
 use tracing_subscriber::EnvFilter;
 
+use crate::dataplane::Dataplane as _;
 use crate::flags::{Config, Flags, LogLevel};
 
 fn init_logging(level: LogLevel) {
@@ -62,11 +63,11 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 }
 
 async fn run(cfg: Config) -> Result<()> {
-    let shutdown = shutdown_signal()?;
+    let mut shutdown = Box::pin(shutdown_signal()?);
     let cfg = Arc::new(cfg);
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let dp = node_dataplane::NodeDataplane::new(&cfg, &mut registry).await?;
+    let mut dp = node_dataplane::NodeDataplane::new(&cfg, &mut registry).await?;
     let shared = Arc::new(http::Shared {
         registry: Mutex::new(registry),
         ready: AtomicBool::new(false),
@@ -79,7 +80,19 @@ async fn run(cfg: Config) -> Result<()> {
         cfg.flags.mesh.topology_label.clone(),
         cfg.hostname.as_str(),
     );
-    cluster.wait_ready().await;
+    tokio::select! {
+        () = cluster.wait_ready() => {}
+        () = &mut shutdown => {
+            // The API server never answered: nothing was planned. As with a later SIGTERM the
+            // dataplane is cleaned up when asked; the annotations stay (no API to remove them).
+            tracing::info!("shutting down before the first Node list from the API server");
+            server.abort();
+            if cfg.flags.clean_up {
+                dp.clean_up(cfg.flags.clean_up_interface).await?;
+            }
+            return Ok(());
+        }
+    }
     tracing::info!(node = %cfg.hostname, "kg started");
     let result = reconcile::Reconciler::new(cfg, cluster, dp, shared, metrics)
         .run(shutdown)
