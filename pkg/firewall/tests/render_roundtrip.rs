@@ -19,6 +19,7 @@ use kilo_mesh::plan::firewall::nftables::{TABLE, nft_table, without_contained};
 use kilo_mesh::plan::firewall::{Family, FamilyFirewall, set_members};
 use proptest::prelude::*;
 
+#[cfg(test)]
 fn net(family: Family) -> impl Strategy<Value = IpNet> {
     match family {
         Family::V4 => (any::<u32>(), 0u8..=32)
@@ -30,11 +31,13 @@ fn net(family: Family) -> impl Strategy<Value = IpNet> {
     }
 }
 
+#[cfg(test)]
 fn members(family: Family, max: usize) -> impl Strategy<Value = BTreeSet<IpNet>> {
     // Nested prefixes of one address are likely: a few bases, many prefix lengths.
     proptest::collection::vec(net(family), 0..max).prop_map(move |v| set_members(family, &v))
 }
 
+#[cfg(test)]
 fn address(family: Family) -> BoxedStrategy<IpAddr> {
     match family {
         Family::V4 => (1u32..0xdfff_ffff)
@@ -46,6 +49,7 @@ fn address(family: Family) -> BoxedStrategy<IpAddr> {
     }
 }
 
+#[cfg(test)]
 fn intent() -> impl Strategy<Value = FamilyFirewall> {
     prop_oneof![Just(Family::V4), Just(Family::V6)].prop_flat_map(|family| {
         (
@@ -70,6 +74,7 @@ fn intent() -> impl Strategy<Value = FamilyFirewall> {
     })
 }
 
+#[cfg(test)]
 /// A set member as `ipset save` prints it: hosts without a prefix.
 fn ipset_entry(n: &IpNet) -> String {
     if n.prefix_len() == n.max_prefix_len() {
@@ -79,6 +84,7 @@ fn ipset_entry(n: &IpNet) -> String {
     }
 }
 
+#[cfg(test)]
 /// The elements of one set of `nft -j list table`, as CIDRs.
 fn nft_elements(json: &serde_json::Value, set: &str) -> BTreeSet<IpNet> {
     let items = json["nftables"].as_array().cloned().unwrap_or_default();
@@ -104,6 +110,7 @@ fn nft_elements(json: &serde_json::Value, set: &str) -> BTreeSet<IpNet> {
         .collect()
 }
 
+#[cfg(test)]
 fn check_iptables(ff: &FamilyFirewall) {
     let ns = TestNs::new();
     let rules = ruleset(ff);
@@ -131,6 +138,7 @@ fn check_iptables(ff: &FamilyFirewall) {
     }
 }
 
+#[cfg(test)]
 fn check_nftables(ff: &FamilyFirewall) {
     let ns = TestNs::new();
     let table = nft_table(ff);
