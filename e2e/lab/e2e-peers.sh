@@ -64,6 +64,43 @@ bad_peer() {
 }
 check "an invalid Peer is rejected with one Event on the Peer; the mesh keeps working" bad_peer
 
+# A hostile Peer and a hostile allowed-location-ips, applied with kubectl while pod-to-pod
+# (across the tunnel) and node-to-node (underlay) pings run: the guard refuses each hijacking
+# value with an Event, keeps the sane rest, and no ping is lost.
+allowed_ips_of() { "$LAB" wg "$1" show kilo0 allowed-ips | awk -v k="$2" '$1 == k { $1 = ""; print substr($0, 2) }'; }
+hostile_objects() {
+    local log=$LAB_DIR/hostile-ping.log pinger target key
+    target=$(pod_ip n3-p1)
+    (
+        end=$((SECONDS + 12)) okc=0 failc=0
+        while [ $SECONDS -lt $end ]; do
+            if nsx n2-p1 "$PY" "$HERE/labnet.py" ping 0.5 "$target" | grep -q ' ok ' \
+                && nsx n1 "$PY" "$HERE/labnet.py" ping 0.5 192.168.77.13 | grep -q ' ok '; then
+                okc=$((okc + 1)); else failc=$((failc + 1)); fi
+        done
+        echo "ok=$okc fail=$failc"
+    ) > "$log" 2>&1 &
+    pinger=$!
+    key=$(wg genkey | wg pubkey)
+    printf 'apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: hijack\nspec:\n  allowedIPs: [0.0.0.0/0, 192.168.77.0/24, 169.254.169.254/32, 10.5.0.9/32]\n  publicKey: "%s"\n' "$key" \
+        | kctl apply -f - > /dev/null || return 1
+    kctl annotate node n3 --overwrite 'kilo.squat.ai/allowed-location-ips=192.168.77.11/32,0.0.0.0/0' > /dev/null || return 1
+    local want
+    for want in 'hijack spec.allowedIPs=0.0.0.0/0' 'hijack spec.allowedIPs=192.168.77.0/24' 'hijack spec.allowedIPs=169.254.169.254/32' \
+        'n3 kilo.squat.ai/allowed-location-ips=192.168.77.11/32' 'n3 kilo.squat.ai/allowed-location-ips=0.0.0.0/0'; do
+        poll 15 event_with "${want%% *}" "${want#* }" || { echo "no Event on ${want%% *} naming ${want#* }"; kctl get events | tail -8; return 1; }
+    done
+    poll 10 leader_has_peer 1 "$key" || { echo "n1 did not configure the sane rest of the Peer"; return 1; }
+    [ "$(allowed_ips_of 1 "$key")" = 10.5.0.9/32 ] || { echo "n1's AllowedIPs for the Peer: $(allowed_ips_of 1 "$key")"; return 1; }
+    [ -z "$(nsx n1 ip route show 192.168.77.11/32 dev kilo0)" ] || { echo "n1 routes a node endpoint into kilo0"; return 1; }
+    wait "$pinger"
+    echo "measured: pings while the hostile objects were applied: $(cat "$log")" >&2
+    grep -q 'fail=0' "$log" || { echo "pings lost: $(cat "$log")"; return 1; }
+    kctl delete peer hijack > /dev/null
+    kctl annotate node n3 kilo.squat.ai/allowed-location-ips- > /dev/null
+}
+check "a hostile Peer and hostile allowed-location-ips (kubectl): every hijacking value is an Event, the sane rest is kept, no pod-to-pod or node-to-node ping is lost" hostile_objects
+
 peer_leaves() {
     local key; key=$(wg pubkey < "$LAPTOP_DIR/key")
     kctl delete peer laptop > /dev/null || return 1
