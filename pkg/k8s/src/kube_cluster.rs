@@ -57,7 +57,8 @@ impl KubeCluster {
             watcher(
                 Api::<K8sNode>::all(client.clone()),
                 watcher::Config::default(),
-            ),
+            )
+            .modify(crate::translate::slim_node),
         )
         .default_backoff();
         let peer_stream = reflector::reflector(
@@ -65,7 +66,8 @@ impl KubeCluster {
             watcher(
                 Api::<DynamicObject>::all_with(client.clone(), &peer_resource),
                 watcher::Config::default(),
-            ),
+            )
+            .modify(|p| p.metadata.managed_fields = None),
         )
         .default_backoff();
         tokio::spawn(drive(node_stream, notify.clone(), None, "nodes"));

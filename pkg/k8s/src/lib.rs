@@ -16,4 +16,4 @@ pub use peer::{Peer, PeerRejection, PeerSpec, decode_dynamic_peer, decode_peer, 
 /// `nftables`); carried as written in [`cluster::NodeEntry::firewall_backend`].
 pub const FIREWALL_BACKEND_ANNOTATION: &str = "kilo.squat.ai/firewall-backend";
 pub use publish::{OwnFacts, own_annotations};
-pub use translate::{node_from_k8s, raw_node};
+pub use translate::{node_from_k8s, raw_node, slim_node};

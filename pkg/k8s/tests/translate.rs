@@ -260,3 +260,51 @@ fn an_untyped_peer_from_the_api_server_translates() {
         ["10.5.0.1/32".parse::<ipnet::IpNet>().unwrap()]
     );
 }
+
+#[test]
+fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
+    let full: k8s_openapi::api::core::v1::Node = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {
+            "name": "n1", "uid": "u-1", "resourceVersion": "42",
+            "labels": {"topology.kubernetes.io/region": "gcp"},
+            "annotations": {
+                "kilo.squat.ai/key": KEY,
+                "kilo.squat.ai/endpoint": "192.0.2.1:51820",
+                "kubectl.kubernetes.io/last-applied-configuration": "x".repeat(4096),
+                "node.alpha.kubernetes.io/ttl": "0"
+            },
+            "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}}]
+        },
+        "spec": {"podCIDR": "10.42.1.0/24", "podCIDRs": ["10.42.1.0/24"], "providerID": "gce://p/z/n1",
+                 "taints": [{"key": "k", "effect": "NoSchedule"}]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1"}],
+            "images": [{"names": ["registry.example/big:1"], "sizeBytes": 123}],
+            "nodeInfo": {"architecture": "amd64", "bootID": "b", "containerRuntimeVersion": "c", "kernelVersion": "k",
+                         "kubeProxyVersion": "p", "kubeletVersion": "v", "machineID": "m", "operatingSystem": "linux",
+                         "osImage": "o", "systemUUID": "s"}
+        }
+    }))
+    .unwrap();
+    let mut slim = full.clone();
+    kilo_k8s::slim_node(&mut slim);
+    assert_eq!(
+        serde_json::to_value(&slim).unwrap(),
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {
+                "name": "n1", "uid": "u-1", "resourceVersion": "42",
+                "labels": {"topology.kubernetes.io/region": "gcp"},
+                "annotations": {"kilo.squat.ai/key": KEY, "kilo.squat.ai/endpoint": "192.0.2.1:51820"}
+            },
+            "spec": {"podCIDR": "10.42.1.0/24", "podCIDRs": ["10.42.1.0/24"]},
+            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1"}]}
+        })
+    );
+    let label = "topology.kubernetes.io/region";
+    assert_eq!(
+        kilo_k8s::node_from_k8s(&slim, label).unwrap(),
+        kilo_k8s::node_from_k8s(&full, label).unwrap()
+    );
+}
