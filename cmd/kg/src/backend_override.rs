@@ -46,14 +46,22 @@ pub fn parse(value: &str) -> Result<FirewallBackend, String> {
     })
 }
 
-/// A new backend of that kind on the host's tools.
+/// A new backend of that kind on the host's tools; `verify_every` bounds how long it trusts
+/// what it last read back (see [`kilo_firewall::Settings::verify_every`]).
 #[must_use]
-pub fn open(kind: FirewallBackend, metrics: FirewallMetrics) -> Box<dyn Firewall> {
+pub fn open(
+    kind: FirewallBackend,
+    metrics: FirewallMetrics,
+    verify_every: std::time::Duration,
+) -> Box<dyn Firewall> {
     match kind {
         FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
             SystemRunner,
             metrics,
-            kilo_firewall::Settings::default(),
+            kilo_firewall::Settings {
+                verify_every,
+                ..kilo_firewall::Settings::default()
+            },
         )),
         FirewallBackend::Nftables => {
             Box::new(NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto))

@@ -45,9 +45,11 @@ impl NodeDataplane<dyn WireGuard + Send, RtNetlink, SwitchingFirewall> {
         );
         let network = RtNetlink::new().context("opening netlink")?;
         let metrics = FirewallMetrics::register(registry);
+        // what an apply read back is trusted until the next resync
+        let verify_every = cfg.flags.resync_period;
         let firewall = Box::new(SwitchingFirewall::new(
             cfg.flags.mesh.firewall_backend,
-            Box::new(move |kind| backend_override::open(kind, metrics.clone())),
+            Box::new(move |kind| backend_override::open(kind, metrics.clone(), verify_every)),
         ));
         Ok(Self::from_parts(
             key,

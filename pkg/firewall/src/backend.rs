@@ -1,9 +1,12 @@
 //! The real backend: reads kg's part of the firewall with `iptables-save`/`ip6tables-save` and
 //! `ipset save`, and writes only the delta with one `ipset restore` batch and one
-//! `iptables-restore --noflush` batch per table and family. Does process I/O through a
-//! [`CommandRunner`].
+//! `iptables-restore --noflush` batch per table and family. Between read-backs (at most
+//! [`Settings::verify_every`] apart) a plan that changes only set members is written from what
+//! the last apply left, without reading: one `ipset restore` of the changed members. Does
+//! process I/O through a [`CommandRunner`].
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use kilo_mesh::plan::firewall::iptables::{FwTable, IpSetPlan, Ruleset, ruleset};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
@@ -36,6 +39,11 @@ pub struct Settings {
     pub wait_seconds: Option<u32>,
     /// IPv6 handling.
     pub ipv6: Ipv6Mode,
+    /// How long what an apply read back stays trusted: within it, a plan that changes only set
+    /// members is written as that delta without reading the kernel (a node joining costs one
+    /// `ipset restore` line, whatever the set's size). Zero (the default) reads back on every
+    /// apply; kg uses its resync period.
+    pub verify_every: Duration,
 }
 
 impl Default for Settings {
@@ -43,7 +51,55 @@ impl Default for Settings {
         Self {
             wait_seconds: Some(10),
             ipv6: Ipv6Mode::Auto,
+            verify_every: Duration::ZERO,
         }
+    }
+}
+
+/// What the kernel holds of kg's firewall after the last successful apply, and when it was
+/// last read back.
+struct Known {
+    rulesets: Vec<Ruleset>,
+    verified: Instant,
+}
+
+impl Known {
+    /// The `ipset restore` lines that take the kernel from what is known to `rendered`, when
+    /// only set members differ and the knowledge is fresh; `None` when the kernel must be read.
+    fn member_delta(&self, rendered: &[Ruleset], trusted: Duration) -> Option<Vec<SetOp>> {
+        if self.verified.elapsed() >= trusted || self.rulesets.len() != rendered.len() {
+            return None;
+        }
+        let mut ops = Vec::new();
+        for (old, new) in self.rulesets.iter().zip(rendered) {
+            let same_sets = old.sets.len() == new.sets.len()
+                && old
+                    .sets
+                    .iter()
+                    .zip(&new.sets)
+                    .all(|(a, b)| a.name == b.name && a.family == b.family);
+            if old.family != new.family
+                || old.chains != new.chains
+                || old.jumps != new.jumps
+                || !same_sets
+            {
+                return None;
+            }
+            for (a, b) in old.sets.iter().zip(&new.sets) {
+                let (name, fam) = (&b.name, b.family);
+                ops.extend(
+                    a.entries
+                        .difference(&b.entries)
+                        .map(|e| SetOp::Del(name.clone(), fam, *e)),
+                );
+                ops.extend(
+                    b.entries
+                        .difference(&a.entries)
+                        .map(|e| SetOp::Add(name.clone(), fam, *e)),
+                );
+            }
+        }
+        Some(ops)
     }
 }
 
@@ -54,6 +110,7 @@ pub struct IptablesFirewall<R> {
     settings: Settings,
     ipv6: Option<bool>,
     resync_next: bool,
+    known: Option<Known>,
 }
 
 /// One family's pending `iptables-restore` batches.
@@ -72,6 +129,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
             settings,
             ipv6: None,
             resync_next: false,
+            known: None,
         }
     }
 
@@ -213,15 +271,38 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
     fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError> {
         let families = self.families();
         let mut resync_next = self.resync_next;
+        let known = self.known.take();
+        let mut learned = None;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
             let rendered: Vec<Ruleset> = fams.iter().map(|f| ruleset(f)).collect();
-            self.converge(&rendered, resync)
+            let delta = known.as_ref().filter(|_| !resync).and_then(|k| {
+                Some((
+                    k.member_delta(&rendered, self.settings.verify_every)?,
+                    k.verified,
+                ))
+            });
+            let (counts, verified) = match delta {
+                Some((ops, verified)) => {
+                    let mut counts = OpCounts::default();
+                    self.restore_ipset(&ops, &mut counts)?;
+                    (counts, verified)
+                }
+                None => (self.converge(&rendered, resync)?, Instant::now()),
+            };
+            learned = Some(Known {
+                rulesets: rendered,
+                verified,
+            });
+            Ok(counts)
         });
+        // after a failure nothing is known: the next apply reads the kernel back
+        self.known = learned;
         self.resync_next = resync_next;
         report
     }
 
     fn clean_up(&mut self) -> Result<ApplyReport, FirewallError> {
+        self.known = None;
         let families = self.families();
         let empty: Vec<Ruleset> = families.iter().map(|f| Ruleset::empty(*f)).collect();
         let operations = self.converge(&empty, false)?;
@@ -234,6 +315,7 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
 
     fn request_resync(&mut self) {
         self.resync_next = true;
+        self.known = None;
     }
 }
 

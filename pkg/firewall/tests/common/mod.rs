@@ -110,11 +110,16 @@ impl TestNs {
 
     /// An iptables backend on this namespace with a recording runner and registered metrics.
     pub fn firewall(&self) -> (IptablesFirewall<RecordingRunner>, Registry) {
+        self.firewall_with(Settings::default())
+    }
+
+    /// As [`TestNs::firewall`], with `settings`.
+    pub fn firewall_with(
+        &self,
+        settings: Settings,
+    ) -> (IptablesFirewall<RecordingRunner>, Registry) {
         let (runner, metrics, registry) = self.parts();
-        (
-            IptablesFirewall::new(runner, metrics, Settings::default()),
-            registry,
-        )
+        (IptablesFirewall::new(runner, metrics, settings), registry)
     }
 
     /// An nftables backend on this namespace with a recording runner and registered metrics.
