@@ -63,9 +63,9 @@ pub fn open(
                 ..kilo_firewall::Settings::default()
             },
         )),
-        FirewallBackend::Nftables => {
-            Box::new(NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto))
-        }
+        FirewallBackend::Nftables => Box::new(
+            NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto).trusting(verify_every),
+        ),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Apply time of a firewall backend in a fresh network namespace, for N extra IPv4 mesh CIDRs: a
 //! full apply into an empty namespace, a one-CIDR delta, and a no-op re-apply, each reading the
-//! kernel back; then the same delta and no-op as kg runs them between resyncs (iptables:
-//! `Settings::verify_every`, no read-back). Needs root.
+//! kernel back; then the same delta and no-op as kg runs them between resyncs (`Settings::verify_every`,
+//! `NftablesFirewall::trusting`: no read-back). Needs root.
 //! `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 3 reps, N = 1000 5000
 //! 20000) measures iptables + ipset; with `KILO_BENCH_BACKEND=nftables` the nftables backend.
 //! Prints one line per N with the median and every run in milliseconds.
@@ -40,7 +40,9 @@ fn firewall(ns: &TestNs, trusted: bool) -> (Box<dyn Firewall>, WriteClock) {
         out
     });
     let fw: Box<dyn Firewall> = if nftables() {
-        let mut fw = NftablesFirewall::new(runner, FirewallMetrics::default(), Ipv6Mode::Auto);
+        let trust = std::time::Duration::from_secs(if trusted { 30 } else { 0 });
+        let mut fw = NftablesFirewall::new(runner, FirewallMetrics::default(), Ipv6Mode::Auto)
+            .trusting(trust);
         fw.families();
         Box::new(fw)
     } else {

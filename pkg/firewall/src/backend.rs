@@ -17,7 +17,7 @@ use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::rules::{self, RuleOp, TableState};
 use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
-use crate::{ApplyReport, Firewall, apply_families, resolve_families};
+use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families};
 
 /// Tables kg reads and cleans.
 const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
@@ -56,51 +56,39 @@ impl Default for Settings {
     }
 }
 
-/// What the kernel holds of kg's firewall after the last successful apply, and when it was
-/// last read back.
-struct Known {
-    rulesets: Vec<Ruleset>,
-    verified: Instant,
-}
-
-impl Known {
-    /// The `ipset restore` lines that take the kernel from what is known to `rendered`, when
-    /// only set members differ and the knowledge is fresh; `None` when the kernel must be read.
-    fn member_delta(&self, rendered: &[Ruleset], trusted: Duration) -> Option<Vec<SetOp>> {
-        if self.verified.elapsed() >= trusted || self.rulesets.len() != rendered.len() {
+/// The `ipset restore` lines that take the kernel from `known` to `rendered` when only set
+/// members differ (same chains, jumps and sets); `None` when the kernel must be read.
+fn member_delta(known: &[Ruleset], rendered: &[Ruleset]) -> Option<Vec<SetOp>> {
+    let mut ops = Vec::new();
+    for (old, new) in known.iter().zip(rendered) {
+        let same_sets = old.sets.len() == new.sets.len()
+            && old
+                .sets
+                .iter()
+                .zip(&new.sets)
+                .all(|(a, b)| a.name == b.name && a.family == b.family);
+        if old.family != new.family
+            || old.chains != new.chains
+            || old.jumps != new.jumps
+            || !same_sets
+        {
             return None;
         }
-        let mut ops = Vec::new();
-        for (old, new) in self.rulesets.iter().zip(rendered) {
-            let same_sets = old.sets.len() == new.sets.len()
-                && old
-                    .sets
-                    .iter()
-                    .zip(&new.sets)
-                    .all(|(a, b)| a.name == b.name && a.family == b.family);
-            if old.family != new.family
-                || old.chains != new.chains
-                || old.jumps != new.jumps
-                || !same_sets
-            {
-                return None;
-            }
-            for (a, b) in old.sets.iter().zip(&new.sets) {
-                let (name, fam) = (&b.name, b.family);
-                ops.extend(
-                    a.entries
-                        .difference(&b.entries)
-                        .map(|e| SetOp::Del(name.clone(), fam, *e)),
-                );
-                ops.extend(
-                    b.entries
-                        .difference(&a.entries)
-                        .map(|e| SetOp::Add(name.clone(), fam, *e)),
-                );
-            }
+        for (a, b) in old.sets.iter().zip(&new.sets) {
+            let (name, fam) = (&b.name, b.family);
+            ops.extend(
+                a.entries
+                    .difference(&b.entries)
+                    .map(|e| SetOp::Del(name.clone(), fam, *e)),
+            );
+            ops.extend(
+                b.entries
+                    .difference(&a.entries)
+                    .map(|e| SetOp::Add(name.clone(), fam, *e)),
+            );
         }
-        Some(ops)
     }
+    Some(ops)
 }
 
 /// The iptables + ipset backend.
@@ -110,7 +98,7 @@ pub struct IptablesFirewall<R> {
     settings: Settings,
     ipv6: Option<bool>,
     resync_next: bool,
-    known: Option<Known>,
+    known: Option<Known<Ruleset>>,
 }
 
 /// One family's pending `iptables-restore` batches.
@@ -275,12 +263,10 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
         let mut learned = None;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
             let rendered: Vec<Ruleset> = fams.iter().map(|f| ruleset(f)).collect();
-            let delta = known.as_ref().filter(|_| !resync).and_then(|k| {
-                Some((
-                    k.member_delta(&rendered, self.settings.verify_every)?,
-                    k.verified,
-                ))
-            });
+            let delta = known
+                .as_ref()
+                .filter(|k| !resync && k.usable(rendered.len(), self.settings.verify_every))
+                .and_then(|k| Some((member_delta(&k.state, &rendered)?, k.verified)));
             let (counts, verified) = match delta {
                 Some((ops, verified)) => {
                     let mut counts = OpCounts::default();
@@ -290,7 +276,7 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
                 None => (self.converge(&rendered, resync)?, Instant::now()),
             };
             learned = Some(Known {
-                rulesets: rendered,
+                state: rendered,
                 verified,
             });
             Ok(counts)

@@ -33,7 +33,24 @@ pub use runner::{
     probe_ipv6, probe_ipv6_kernel, which,
 };
 
+use std::time::{Duration, Instant};
+
 use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
+
+/// What the kernel holds of kg's firewall after the last successful apply (the rendering that
+/// converged, per family), and when it was last read back. Within a backend's trust, a plan
+/// that changes only set members is written from this, without reading the kernel.
+struct Known<T> {
+    state: Vec<T>,
+    verified: Instant,
+}
+
+impl<T> Known<T> {
+    /// Whether it may stand in for a read of `families` families within `trusted`.
+    fn usable(&self, families: usize, trusted: Duration) -> bool {
+        self.verified.elapsed() < trusted && self.state.len() == families
+    }
+}
 
 /// What an apply or clean-up did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,10 +1,16 @@
 //! The nftables backend: kg's whole firewall lives in its own tables `ip kilo` and `ip6 kilo`,
 //! read with `nft -j list table` and changed by one `nft -f` transaction per family holding only
-//! the delta. Nothing outside those tables is read or written. Does process I/O through a
-//! [`CommandRunner`].
+//! the delta. Nothing outside those tables is read or written. Within its trust
+//! ([`NftablesFirewall::trusting`]) a plan that changes only set elements is one transaction of
+//! those elements, without a read. Does process I/O through a [`CommandRunner`].
 
-use kilo_mesh::plan::firewall::nftables::{TABLE, nft_table};
-use kilo_mesh::plan::firewall::{Family, FamilyFirewall, FirewallPlan};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+
+use kilo_mesh::plan::firewall::nftables::{NftTable, TABLE, nft_table};
+use kilo_mesh::plan::firewall::{Family, FirewallPlan};
 use tracing::{debug, info};
 
 use crate::backend::Ipv6Mode;
@@ -12,7 +18,7 @@ use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::nft_state::{self, NftOp, TableState};
 use crate::runner::{CommandRunner, Invocation, failed, probe_ipv6_kernel, run_checked, run_raw};
-use crate::{ApplyReport, Firewall, apply_families, resolve_families};
+use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families};
 
 /// The nftables backend.
 pub struct NftablesFirewall<R> {
@@ -21,6 +27,42 @@ pub struct NftablesFirewall<R> {
     ipv6_mode: Ipv6Mode,
     ipv6: Option<bool>,
     resync_next: bool,
+    verify_every: Duration,
+    known: Option<Known<NftTable>>,
+}
+
+/// The element changes that take `known` to `planned` when only set elements differ (same
+/// chains and rules, same sets); `None` when the kernel must be read.
+fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<(Family, Vec<NftOp>)>> {
+    let mut out = Vec::new();
+    for (old, new) in known.iter().zip(planned) {
+        let same_sets = old.sets.len() == new.sets.len()
+            && old
+                .sets
+                .iter()
+                .zip(&new.sets)
+                .all(|(a, b)| a.name == b.name);
+        if old.family != new.family || old.chains != new.chains || !same_sets {
+            return None;
+        }
+        let mut ops = Vec::new();
+        for (a, b) in old.sets.iter().zip(&new.sets) {
+            let (have, want): (BTreeSet<IpNet>, BTreeSet<IpNet>) = (
+                a.entries.iter().copied().collect(),
+                b.entries.iter().copied().collect(),
+            );
+            let del: Vec<IpNet> = have.difference(&want).copied().collect();
+            let add: Vec<IpNet> = want.difference(&have).copied().collect();
+            if !del.is_empty() {
+                ops.push(NftOp::DeleteElements(b.name, del));
+            }
+            if !add.is_empty() {
+                ops.push(NftOp::AddElements(b.name, add));
+            }
+        }
+        out.push((new.family, ops));
+    }
+    Some(out)
 }
 
 impl<R: CommandRunner> NftablesFirewall<R> {
@@ -32,7 +74,17 @@ impl<R: CommandRunner> NftablesFirewall<R> {
             ipv6_mode: ipv6,
             ipv6: None,
             resync_next: false,
+            verify_every: Duration::ZERO,
+            known: None,
         }
+    }
+
+    /// Trusts what an apply read back for `verify_every` (zero, the default: reads back on
+    /// every apply); kg uses its resync period. See [`crate::Settings::verify_every`].
+    #[must_use]
+    pub fn trusting(mut self, verify_every: Duration) -> Self {
+        self.verify_every = verify_every;
+        self
     }
 
     /// The runner (tests inspect a recording one).
@@ -86,12 +138,12 @@ impl<R: CommandRunner> NftablesFirewall<R> {
         Ok(c)
     }
 
-    fn converge(&self, fams: &[&FamilyFirewall], resync: bool) -> Result<OpCounts, FirewallError> {
+    fn converge(&self, tables: &[NftTable], resync: bool) -> Result<OpCounts, FirewallError> {
         let mut counts = OpCounts::default();
-        for ff in fams {
-            let current = self.read(ff.family)?;
-            let ops = nft_state::table_ops(current.as_ref(), &nft_table(ff), resync);
-            counts.merge(&self.transact(ff.family, &ops)?);
+        for table in tables {
+            let current = self.read(table.family)?;
+            let ops = nft_state::table_ops(current.as_ref(), table, resync);
+            counts.merge(&self.transact(table.family, &ops)?);
         }
         Ok(counts)
     }
@@ -101,14 +153,38 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
     fn apply(&mut self, plan: &FirewallPlan) -> Result<ApplyReport, FirewallError> {
         let families = self.families();
         let mut resync_next = self.resync_next;
+        let known = self.known.take();
+        let mut learned = None;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
-            self.converge(fams, resync)
+            let tables: Vec<NftTable> = fams.iter().map(|f| nft_table(f)).collect();
+            let delta = known
+                .as_ref()
+                .filter(|k| !resync && k.usable(tables.len(), self.verify_every))
+                .and_then(|k| Some((element_delta(&k.state, &tables)?, k.verified)));
+            let (counts, verified) = match delta {
+                Some((per_family, verified)) => {
+                    let mut counts = OpCounts::default();
+                    for (family, ops) in &per_family {
+                        counts.merge(&self.transact(*family, ops)?);
+                    }
+                    (counts, verified)
+                }
+                None => (self.converge(&tables, resync)?, Instant::now()),
+            };
+            learned = Some(Known {
+                state: tables,
+                verified,
+            });
+            Ok(counts)
         });
+        // after a failure nothing is known: the next apply reads the kernel back
+        self.known = learned;
         self.resync_next = resync_next;
         report
     }
 
     fn clean_up(&mut self) -> Result<ApplyReport, FirewallError> {
+        self.known = None;
         let families = self.families();
         let mut operations = OpCounts::default();
         for family in &families {
@@ -125,5 +201,6 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
 
     fn request_resync(&mut self) {
         self.resync_next = true;
+        self.known = None;
     }
 }

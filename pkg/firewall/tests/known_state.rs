@@ -1,4 +1,4 @@
-//! The iptables backend between read-backs (needs root, iptables, ipset): within
+//! Both backends between read-backs (needs root, iptables, ipset): within
 //! `Settings::verify_every` a plan that changes only set members is written from what the last
 //! apply left — one `ipset restore` of the changed members, no read — while a rule change, a
 //! requested resync or an expired trust reads the kernel back and repairs what drifted.
@@ -108,5 +108,50 @@ fn a_rule_change_a_resync_or_an_expired_trust_reads_the_kernel_back() {
     assert!(
         !ns.sets()["kilo-mesh-v4"].1.is_empty(),
         "the flushed set was refilled"
+    );
+}
+
+#[test]
+fn nftables_within_the_trust_writes_a_join_as_one_element_transaction_and_no_read() {
+    let ns = TestNs::new();
+    let mut spec = NodeSpec {
+        nodes: 50,
+        ..NodeSpec::default()
+    };
+    let (fw, _registry) = ns.nft_firewall();
+    let mut fw = fw.trusting(Duration::from_secs(3600));
+    fw.apply(&node_plan(&spec)).unwrap();
+    fw.runner().clear();
+    spec.nodes = 51;
+    fw.apply(&node_plan(&spec)).unwrap();
+    let calls: Vec<String> = fw
+        .runner()
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    assert_eq!(
+        calls,
+        ["nft -f -", "nft -f -"],
+        "one transaction per family, no read"
+    );
+    assert_eq!(
+        fw.runner().calls()[0].stdin.as_deref(),
+        Some("add element ip kilo mesh { 10.4.0.51/32, 10.42.50.0/24, 192.168.0.51/32 }\n")
+    );
+    let listed = ns.sh("nft", &["list", "set", "ip", "kilo", "mesh"], None);
+    assert!(listed.contains("10.42.50.0/24"), "{listed}");
+    fw.runner().clear();
+    assert_eq!(fw.apply(&node_plan(&spec)).unwrap().total(), 0);
+    assert!(fw.runner().calls().is_empty());
+    // A rule change reads the table back.
+    spec.egress_v4 = Some("192.0.2.10".parse().unwrap());
+    fw.apply(&node_plan(&spec)).unwrap();
+    assert!(
+        fw.runner()
+            .calls()
+            .iter()
+            .any(|c| c.args.first().is_some_and(|a| a == "-j")),
+        "no read before a rule change"
     );
 }
