@@ -36,6 +36,7 @@ pub struct Reconciler<C, D> {
     notices: NoticeDedup,
     published: Option<(BTreeMap<String, String>, Instant)>,
     cni_written: Option<String>,
+    health: Option<crate::health::FeedHandle>,
 }
 
 fn now() -> i64 {
@@ -56,7 +57,15 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             notices: NoticeDedup::default(),
             published: None,
             cni_written: None,
+            health: None,
         }
+    }
+
+    /// Feeds every topology's probe targets to the mesh health prober.
+    #[must_use]
+    pub fn with_health(mut self, feed: crate::health::FeedHandle) -> Self {
+        self.health = Some(feed);
+        self
     }
 
     /// Runs until `shutdown` resolves, then cleans up when asked. An apply in progress always
@@ -117,6 +126,12 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         };
         let (topo, plan, discovered) = result;
+        if let Some(h) = &self.health {
+            h.update(crate::health::Feed {
+                targets: kilo_mesh::health::targets(&topo),
+                mtu: plan.network.mtu,
+            });
+        }
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
         let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
         self.publish(&plan, &discovered, &observed, stale).await;
