@@ -186,9 +186,9 @@ pub async fn echo(dst: IpAddr, size: usize, timeout: Duration) -> Result<Duratio
         Ok(Ok(Answer::TooBig(mtu))) => Err(format!(
             "{size}-byte echo (DF) refused on the way: fragmentation needed, next-hop MTU {mtu}"
         )),
-        Ok(Ok(Answer::Other)) | Err(_) => {
-            Err(format!("no reply to a {size}-byte echo within {timeout:?}"))
-        }
+        Ok(Ok(Answer::Other)) | Err(_) => Err(format!(
+            "no reply to the {size}-byte echo within {timeout:?}"
+        )),
         Ok(Err(e)) => Err(format!("receiving: {e}")),
     }
 }
