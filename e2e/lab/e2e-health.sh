@@ -60,10 +60,10 @@ check "the metrics agree with /mesh-health on every node (6 paths reachable: 2 n
 identity_only() {
     local body; body=$("$RUN" http 3 /identity)
     grep -q '^200 application/json' <<< "$body" || { echo "$body"; return 1; }
-    [ "$(tail -n +2 <<< "$body" | jq -c 'keys')" = '["node","version"]' ] && [ "$(tail -n +2 <<< "$body" | jq -r .node)" = n3 ] \
-        || { echo "$body"; return 1; }
+    [ "$(tail -n +2 <<< "$body" | jq -c 'keys')" = '["node","podGateway","version"]' ] \
+        && [ "$(tail -n +2 <<< "$body" | jq -r '"\(.node) \(.podGateway)"')" = "n3 10.42.3.1" ] || { echo "$body"; return 1; }
 }
-check "/identity answers the node name and version, nothing else" identity_only
+check "/identity answers the node name, version and pod gateway (its CNI bridge is up), nothing else" identity_only
 
 CUT="node/n1,node/n3 host path broken both ways
 node/n1,node/n3 pod path broken both ways

@@ -130,6 +130,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             h.update(crate::health::Feed {
                 targets: kilo_mesh::health::targets(&topo),
                 mtu: plan.network.mtu,
+                own_pod: kilo_mesh::health::local_pod_gateway(&topo),
             });
         }
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{N, NOW, lab_node};
-use kilo_mesh::health::targets;
+use kilo_mesh::health::{local_pod_gateway, targets};
 use kilo_mesh::types::Granularity;
 use kilo_mesh::{Snapshot, Topology};
 
@@ -56,4 +56,5 @@ fn every_other_mesh_node_with_its_host_and_pod_addresses() {
             "n4 host=Some(fd00:77::14) pod=Some(fd00:10:42:4::1)",
         ]
     );
+    assert_eq!(local_pod_gateway(&topo), Some("10.42.2.1".parse().unwrap()));
 }

@@ -18,14 +18,24 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kilo_mesh::health::{HealthReport, Identity};
 use kilo_mesh::types::NodeName;
+use tokio::sync::watch;
+
+use super::Feed;
 
 /// What the endpoints serve.
 #[derive(Clone)]
 pub struct Served {
-    /// This kg.
-    pub identity: Identity,
-    /// The latest report; `None` before the first round.
-    pub report: Arc<RwLock<Option<HealthReport>>>,
+    /// This node.
+    pub node: NodeName,
+    /// The latest targets, with this node's own pod path address.
+    pub feed: watch::Receiver<Feed>,
+    /// The latest report.
+    pub report: Arc<RwLock<HealthReport>>,
+}
+
+/// `ip` is one of this host's addresses (binding to it works).
+fn is_local(ip: IpAddr) -> bool {
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
 fn json(value: &impl serde::Serialize) -> Response {
@@ -40,13 +50,18 @@ fn json(value: &impl serde::Serialize) -> Response {
 }
 
 async fn identity(State(s): State<Served>) -> Response {
-    json(&s.identity)
+    let own_pod = s.feed.borrow().own_pod;
+    json(&Identity {
+        node: s.node.to_string(),
+        version: env!("KILO_VERSION").to_owned(),
+        pod_gateway: own_pod.filter(|ip| is_local(*ip)),
+    })
 }
 
 async fn mesh_health(State(s): State<Served>) -> Response {
-    match s.report.read().ok().and_then(|r| r.clone()) {
-        Some(r) => json(&r),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no probe round yet\n").into_response(),
+    match s.report.read() {
+        Ok(r) => json(&*r),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "report lock poisoned\n").into_response(),
     }
 }
 
@@ -83,7 +98,7 @@ impl Prober {
         addr: IpAddr,
         expected: &NodeName,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<Identity, String> {
         let url = format!("http://{}/identity", SocketAddr::new(addr, self.port));
         let work = async {
             let uri = url.parse().map_err(|e| format!("URL {url}: {e}"))?;
@@ -101,13 +116,13 @@ impl Prober {
             let id: Identity =
                 serde_json::from_slice(&body).map_err(|e| format!("not an identity: {e}"))?;
             if id.node == expected.as_str() {
-                Ok(())
+                Ok(id)
             } else {
                 Err(format!("answered as node {:?}, not {expected}", id.node))
             }
         };
         match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(id)) => Ok(id),
             Ok(Err(e)) => Err(format!("HTTP GET {url}: {e}")),
             Err(_) => Err(format!("HTTP GET {url}: no answer within {timeout:?}")),
         }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 use kilo_mesh::health::rotation::{Rotation, jittered};
 use kilo_mesh::health::state::HealthState;
-use kilo_mesh::health::{HealthReport, Identity, Path, ProbeResult, Target};
+use kilo_mesh::health::{HealthReport, Identity, Path, PeerReport, ProbeResult, Target};
 use kilo_mesh::types::NodeName;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
@@ -58,6 +58,8 @@ pub struct Feed {
     pub targets: Vec<Target>,
     /// The mesh MTU: the full-size probe's size.
     pub mtu: u32,
+    /// This node's own pod path address (`/identity` says whether it is up).
+    pub own_pod: Option<IpAddr>,
 }
 
 /// The reconcile loop's side: a cheap handle that publishes the targets.
@@ -84,7 +86,7 @@ pub struct Health {
     metrics: HealthMetrics,
     state: HealthState,
     rotation: Rotation,
-    report: Arc<RwLock<Option<HealthReport>>>,
+    report: Arc<RwLock<HealthReport>>,
 }
 
 /// Everything `main` wires up.
@@ -100,12 +102,10 @@ pub struct Parts {
 /// Registers the metrics and builds the prober for node `me`, probing kg at `port` elsewhere.
 pub fn parts(me: &NodeName, flags: &HealthFlags, port: u16, registry: &mut Registry) -> Parts {
     let (tx, rx) = watch::channel(Feed::default());
-    let report = Arc::new(RwLock::new(None));
+    let report = Arc::new(RwLock::new(report(me, flags, 0, Vec::new())));
     let routes = endpoints::routes(Served {
-        identity: Identity {
-            node: me.to_string(),
-            version: env!("KILO_VERSION").to_owned(),
-        },
+        node: me.clone(),
+        feed: rx.clone(),
         report: report.clone(),
     });
     Parts {
@@ -121,6 +121,17 @@ pub fn parts(me: &NodeName, flags: &HealthFlags, port: u16, registry: &mut Regis
         },
         feed: FeedHandle(tx),
         routes,
+    }
+}
+
+fn report(me: &NodeName, flags: &HealthFlags, mtu: u32, peers: Vec<PeerReport>) -> HealthReport {
+    HealthReport {
+        node: me.clone(),
+        version: env!("KILO_VERSION").to_owned(),
+        interval_seconds: flags.health_interval.as_secs_f64(),
+        targets_per_interval: usize::from(flags.health_targets),
+        mtu,
+        peers,
     }
 }
 
@@ -147,9 +158,13 @@ impl Health {
             targets = self.flags.health_targets,
             "probing the mesh"
         );
+        // the first round as soon as the first reconcile published the mesh
+        if self.feed.changed().await.is_err() {
+            return;
+        }
         loop {
-            tokio::time::sleep(jittered(self.flags.health_interval, random())).await;
             self.round().await;
+            tokio::time::sleep(jittered(self.flags.health_interval, random())).await;
         }
     }
 
@@ -165,6 +180,10 @@ impl Health {
         let probes = batch.iter().map(|t| self.probe_target(t, feed.mtu));
         for (t, results) in batch.iter().zip(futures::future::join_all(probes).await) {
             for (path, r) in results {
+                let Some(r) = r else {
+                    self.state.forget(&t.node, path);
+                    continue;
+                };
                 if let Some(rtt) = r.rtt.filter(|_| r.ok()) {
                     self.metrics.observe_rtt(t.node.as_str(), path, rtt);
                 }
@@ -176,54 +195,65 @@ impl Health {
         }
         let peers = self.state.peers();
         self.metrics.update(&peers);
-        let report = HealthReport {
-            node: self.me.clone(),
-            version: env!("KILO_VERSION").to_owned(),
-            interval_seconds: self.flags.health_interval.as_secs_f64(),
-            targets_per_interval: usize::from(self.flags.health_targets),
-            mtu: feed.mtu,
-            peers,
-        };
-        if let Ok(mut r) = self.report.write() {
-            *r = Some(report);
+        let r = report(&self.me, &self.flags, feed.mtu, peers);
+        if let Ok(mut slot) = self.report.write() {
+            *slot = r;
         }
     }
 
-    /// Every path of one target, probed concurrently.
-    async fn probe_target(&self, t: &Target, mtu: u32) -> Vec<(Path, ProbeResult)> {
+    /// One target: the host path first; then, unless the node's `/identity` said it has no
+    /// pod path yet (no CNI bridge before its first pod), the pod path and the full-size probe
+    /// concurrently. `None`: not probed this time.
+    async fn probe_target(&self, t: &Target, mtu: u32) -> Vec<(Path, Option<ProbeResult>)> {
         let full = usize::try_from(mtu).unwrap_or(usize::MAX);
         let at = now();
-        let probes = Path::ALL.into_iter().filter_map(|path| {
-            let addr = t.address(path)?;
-            Some(async move {
-                let r = match path {
-                    Path::Host | Path::Pod => self.echo_and_identity(addr, &t.node).await,
-                    Path::Mtu => self.echo(addr, full).await,
-                };
-                let (rtt, error) = match r {
-                    Ok(d) => (Some(d.as_secs_f64()), None),
-                    Err(e) => (None, Some(e)),
-                };
-                (path, ProbeResult { at, rtt, error })
-            })
-        });
-        futures::future::join_all(probes).await
+        let result = |r: Result<Duration, String>| {
+            let (rtt, error) = match r {
+                Ok(d) => (Some(d.as_secs_f64()), None),
+                Err(e) => (None, Some(e)),
+            };
+            Some(ProbeResult { at, rtt, error })
+        };
+        let mut out = Vec::new();
+        let mut pod_up = true;
+        if let Some(addr) = t.host {
+            let (r, id) = self.echo_and_identity(addr, &t.node).await;
+            pod_up = id.is_none_or(|id| id.pod_gateway.is_some());
+            out.push((Path::Host, result(r)));
+        }
+        if let Some(addr) = t.pod {
+            if pod_up {
+                let ((pod, _), mtu) =
+                    tokio::join!(self.echo_and_identity(addr, &t.node), self.echo(addr, full));
+                out.extend([(Path::Pod, result(pod)), (Path::Mtu, result(mtu))]);
+            } else {
+                out.extend([(Path::Pod, None), (Path::Mtu, None)]);
+            }
+        }
+        out
     }
 
     async fn echo(&self, addr: IpAddr, size: usize) -> Result<Duration, String> {
         icmp::echo(addr, size, self.flags.health_timeout).await
     }
 
-    async fn echo_and_identity(&self, addr: IpAddr, node: &NodeName) -> Result<Duration, String> {
+    /// An ICMP echo and an HTTP `/identity` to `addr`: the echo's round trip when both worked,
+    /// and the identity when it answered.
+    async fn echo_and_identity(
+        &self,
+        addr: IpAddr,
+        node: &NodeName,
+    ) -> (Result<Duration, String>, Option<Identity>) {
         let timeout = self.flags.health_timeout;
         let (echo, http) = tokio::join!(
             self.echo(addr, icmp::SMALL),
             self.prober.identity(addr, node, timeout)
         );
         match (echo, http) {
-            (Ok(d), Ok(())) => Ok(d),
-            (Err(e), Ok(())) | (Ok(_), Err(e)) => Err(e),
-            (Err(e), Err(h)) => Err(format!("{e}; {h}")),
+            (Ok(d), Ok(id)) => (Ok(d), Some(id)),
+            (Err(e), Ok(id)) => (Err(e), Some(id)),
+            (Ok(_), Err(e)) => (Err(e), None),
+            (Err(e), Err(h)) => (Err(format!("{e}; {h}")), None),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::node::Node;
 use crate::topology::Topology;
 use crate::types::NodeName;
 
@@ -92,6 +93,14 @@ fn prefer_v4(addrs: impl Iterator<Item = IpAddr>) -> Option<IpAddr> {
     addrs.min_by_key(IpAddr::is_ipv6)
 }
 
+fn target(n: &Node) -> Target {
+    Target {
+        node: n.name.clone(),
+        host: prefer_v4(n.internal_ips.iter().map(IpNet::addr)),
+        pod: prefer_v4(n.pod_cidrs.iter().copied().filter_map(pod_gateway)),
+    }
+}
+
 /// Every node of the mesh but the local one, sorted by name, with its probe addresses.
 #[must_use]
 pub fn targets(topo: &Topology) -> Vec<Target> {
@@ -100,14 +109,20 @@ pub fn targets(topo: &Topology) -> Vec<Target> {
         .iter()
         .flat_map(|s| s.nodes.iter())
         .filter(|n| n.name != topo.local)
-        .map(|n| Target {
-            node: n.name.clone(),
-            host: prefer_v4(n.internal_ips.iter().map(IpNet::addr)),
-            pod: prefer_v4(n.pod_cidrs.iter().copied().filter_map(pod_gateway)),
-        })
+        .map(target)
         .collect();
     out.sort();
     out
+}
+
+/// The local node's pod path address (where other nodes probe it).
+#[must_use]
+pub fn local_pod_gateway(topo: &Topology) -> Option<IpAddr> {
+    topo.segments
+        .iter()
+        .flat_map(|s| s.nodes.iter())
+        .find(|n| n.name == topo.local)
+        .and_then(|n| target(n).pod)
 }
 
 /// What kg's `/identity` answers: who it is. No secrets.
@@ -117,6 +132,10 @@ pub struct Identity {
     pub node: String,
     /// kg's version.
     pub version: String,
+    /// Its pod path address when the node has it (its CNI bridge is up, which it is from the
+    /// first pod on); `None` tells probers the pod path has nothing to answer yet.
+    #[serde(rename = "podGateway", default)]
+    pub pod_gateway: Option<IpAddr>,
 }
 
 /// The outcome of one probe of one path.

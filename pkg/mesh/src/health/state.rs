@@ -60,6 +60,18 @@ impl HealthState {
         state.last = Some(result);
     }
 
+    /// Forgets a path's latest result (it was not probed: the node has nothing to answer on
+    /// it yet), so it reads as unknown rather than as its older verdict.
+    pub fn forget(&mut self, node: &NodeName, path: Path) {
+        if let Some(s) = self
+            .peers
+            .get_mut(node)
+            .and_then(|p| p.paths.get_mut(&path))
+        {
+            s.last = None;
+        }
+    }
+
     /// Every target with every path, in name and [`Path::ALL`] order; paths without an
     /// address are left out.
     #[must_use]

@@ -98,3 +98,18 @@ fn results_follow_the_mesh() {
     assert_eq!(peers[0].paths[1].reachable, Some(true));
     assert_eq!(peers[0].paths[1].last_success, Some(100));
 }
+
+#[test]
+fn a_forgotten_path_is_unknown_again_but_keeps_its_last_success() {
+    let mut s = HealthState::default();
+    s.set_targets(&[target("n2", "192.168.77.12", Some("10.42.2.1"))]);
+    s.record(&n("n2"), Path::Pod, ok(100, 0.002));
+    s.record(&n("n2"), Path::Pod, failed(110, "no reply"));
+    s.forget(&n("n2"), Path::Pod);
+    s.forget(&n("n9"), Path::Pod);
+    let p = &s.peers()[0].paths[1];
+    assert_eq!(
+        (p.reachable, p.last_probe, p.last_success, p.error.clone()),
+        (None, None, Some(100), None)
+    );
+}
