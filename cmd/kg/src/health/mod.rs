@@ -201,9 +201,9 @@ impl Health {
         }
     }
 
-    /// One target: the host path first; then, unless the node's `/identity` said it has no
-    /// pod path yet (no CNI bridge before its first pod), the pod path and the full-size probe
-    /// concurrently. `None`: not probed this time.
+    /// One target, every path concurrently. When the node's `/identity` (over the host path)
+    /// says it has no pod path yet (no CNI bridge before its first pod), the pod and full-size
+    /// results are dropped: `None`, unknown rather than unreachable.
     async fn probe_target(&self, t: &Target, mtu: u32) -> Vec<(Path, Option<ProbeResult>)> {
         let full = usize::try_from(mtu).unwrap_or(usize::MAX);
         let at = now();
@@ -214,21 +214,31 @@ impl Health {
             };
             Some(ProbeResult { at, rtt, error })
         };
+        let host = async {
+            match t.host {
+                Some(addr) => Some(self.echo_and_identity(addr, &t.node).await),
+                None => None,
+            }
+        };
+        let pod = async {
+            match t.pod {
+                Some(addr) => Some(tokio::join!(
+                    self.echo_and_identity(addr, &t.node),
+                    self.echo(addr, full)
+                )),
+                None => None,
+            }
+        };
+        let (host, pod) = tokio::join!(host, pod);
         let mut out = Vec::new();
         let mut pod_up = true;
-        if let Some(addr) = t.host {
-            let (r, id) = self.echo_and_identity(addr, &t.node).await;
+        if let Some((r, id)) = host {
             pod_up = id.is_none_or(|id| id.pod_gateway.is_some());
             out.push((Path::Host, result(r)));
         }
-        if let Some(addr) = t.pod {
-            if pod_up {
-                let ((pod, _), mtu) =
-                    tokio::join!(self.echo_and_identity(addr, &t.node), self.echo(addr, full));
-                out.extend([(Path::Pod, result(pod)), (Path::Mtu, result(mtu))]);
-            } else {
-                out.extend([(Path::Pod, None), (Path::Mtu, None)]);
-            }
+        if let Some(((pod, _), mtu)) = pod {
+            let keep = |r| if pod_up { result(r) } else { None };
+            out.extend([(Path::Pod, keep(pod)), (Path::Mtu, keep(mtu))]);
         }
         out
     }
