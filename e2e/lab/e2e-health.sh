@@ -95,6 +95,11 @@ recover() {
 }
 check "removing the rule: check --probe finds nothing again and status says 3/3" recover
 
+n1_sees_n3() {  # [expected]: n1's kilo_peer_reachable of n3 per path, as 'host="1" mtu="0" pod="1"'
+    local v; v=$("$RUN" metrics 1 | sed -nE 's/^kilo_peer_reachable\{node="n3",path="([a-z]+)"\} ([01])$/\1="\2"/p' | sort | paste -sd' ')
+    if [ $# = 0 ]; then echo "$v"; else [ "$v" = "$1" ]; fi
+}
+mtu_successes() { "$RUN" metrics 1 | awk '$1 == "kilo_peer_rtt_seconds_count{node=\"n3\",path=\"mtu\"}" { print $2 }'; }
 BLACK_HOLE="node/n1,node/n3 full-size packets (1420 bytes, DF) are lost while small ones pass on the pod path (an MTU black hole)
 node/n2,node/n3 full-size packets (1420 bytes, DF) are lost while small ones pass on the pod path (an MTU black hole)"
 mtu_black_hole() {
@@ -102,11 +107,12 @@ mtu_black_hole() {
     # MTU (it does not fragment), so n3's port at 1400 takes small packets only
     nsx underlay ip link set n3 mtu 1400 || return 1
     poll "$DETECT_S" errors_are "$BLACK_HOLE" || { echo "after ${DETECT_S}s:"; check_errors; return 1; }
-    local m; m=$("$RUN" metrics 1 | grep '^kilo_peer_reachable{node="n3"' | sort)
-    [ "$m" = 'kilo_peer_reachable{node="n3",path="host"} 1
-kilo_peer_reachable{node="n3",path="mtu"} 0
-kilo_peer_reachable{node="n3",path="pod"} 1' ] || { echo "n1's view of n3: $m"; return 1; }
+    poll 10 n1_sees_n3 'host="1" mtu="0" pod="1"' || { echo "n1's view of n3: $(n1_sees_n3)"; return 1; }
     pods_reach n1-p1 "$(pod_ip n3-p1)" || { echo "small pod-to-pod pings fail"; return 1; }
+    # how many full-size echoes come back anyway: a GSO batch of WireGuard packets passes the
+    # bridge's MTU check (the kernel forwards GSO packets whole between software links)
+    local c0 c1; c0=$(mtu_successes); sleep 5; c1=$(mtu_successes)
+    echo "measured: n1's full-size echoes to n3 answered during 5 s at MTU 1400: $((c1 - c0)) (of about 5)" >&2
     echo "measured: with n3's underlay port at MTU 1400 kgctl check --probe says:" >&2
     "$RUN" kgctl check --probe | sed 's/^/  /' >&2
     nsx underlay ip link set n3 mtu 1500 || return 1

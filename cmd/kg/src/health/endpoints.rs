@@ -102,7 +102,11 @@ impl Prober {
         let url = format!("http://{}/identity", SocketAddr::new(addr, self.port));
         let work = async {
             let uri = url.parse().map_err(|e| format!("URL {url}: {e}"))?;
-            let res = self.client.get(uri).await.map_err(|e| chain(&e))?;
+            let res = self
+                .client
+                .get(uri)
+                .await
+                .map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
             let status = res.status();
             let body = res
                 .into_body()
@@ -129,14 +133,6 @@ impl Prober {
     }
 }
 
-/// An error with its sources, `outer: inner: …`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
+#[cfg(test)]
+#[path = "endpoints_tests.rs"]
+mod tests;

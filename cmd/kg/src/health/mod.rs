@@ -201,7 +201,8 @@ impl Health {
         }
     }
 
-    /// One target, every path concurrently. When the node's `/identity` (over the host path)
+    /// One target: the host and the pod path concurrently, the full-size probe after the pod
+    /// path's small ones. When the node's `/identity` (over the host path)
     /// says it has no pod path yet (no CNI bridge before its first pod), the pod and full-size
     /// results are dropped: `None`, unknown rather than unreachable.
     async fn probe_target(&self, t: &Target, mtu: u32) -> Vec<(Path, Option<ProbeResult>)> {
@@ -220,12 +221,14 @@ impl Health {
                 None => None,
             }
         };
+        // the full-size echo after the small pod probes: sent together, WireGuard may batch
+        // them into one GSO send, which software links (veth, bridge) pass whatever the MTU
         let pod = async {
             match t.pod {
-                Some(addr) => Some(tokio::join!(
-                    self.echo_and_identity(addr, &t.node),
-                    self.echo(addr, full)
-                )),
+                Some(addr) => {
+                    let small = self.echo_and_identity(addr, &t.node).await;
+                    Some((small, self.echo(addr, full).await))
+                }
                 None => None,
             }
         };
