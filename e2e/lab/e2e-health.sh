@@ -14,9 +14,9 @@ export E2E_NAME=h
 source "$HERE/e2e-lib.sh"
 INTERVAL_MS=1000 TIMEOUT_MS=500
 export KG_ARGS="--health-interval ${INTERVAL_MS}ms --health-timeout ${TIMEOUT_MS}ms"
-# a probe round is due within an interval (+10 % jitter), then takes up to the timeout; kgctl
-# and the lab's namespace switches add about a second on a loaded machine
-DETECT_S=$(( (2 * INTERVAL_MS + TIMEOUT_MS) / 1000 + 2 ))
+# two probe intervals, plus a round's length (the pod path's small probes, then the full-size
+# one: two timeouts), plus 2 s for kgctl and the lab's namespace switches on a loaded machine
+DETECT_S=$(( (2 * INTERVAL_MS + 2 * TIMEOUT_MS) / 1000 + 2 ))
 infra_up
 
 check "kg with a 1 s probe interval brings the mesh up" "$RUN" start
