@@ -43,6 +43,7 @@ lab_suite "manifests: kustomize overlays rendered, kubernetes-validate, kg flags
 lab_suite "kind suite: shellcheck and a dry run (the real run is .github/workflows/kind.yaml)" e2e/kind/check.sh
 lab_suite "the image, and the DaemonSet run by podman on every lab node" e2e/lab/e2e-pod.sh
 lab_suite "lab cluster: kg with exactly the manifests' RBAC, each rule needed" e2e/lab/e2e-rbac.sh
+lab_suite "lab cluster: mesh health probes (cut between leaders, MTU black hole)" e2e/lab/e2e-health.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"

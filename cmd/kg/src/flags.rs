@@ -42,6 +42,9 @@ pub struct Flags {
     /// The flags that decide the plan, shared with `kgctl plan`.
     #[command(flatten)]
     pub mesh: MeshFlags,
+    /// The mesh health probes.
+    #[command(flatten)]
+    pub health: crate::health::HealthFlags,
     /// Where to read Nodes and Peers.
     #[arg(long, env = "KILO_BACKEND", value_enum, default_value = "kubernetes")]
     pub backend: Backend,

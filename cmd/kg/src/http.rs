@@ -103,14 +103,15 @@ async fn render_svg(dot: String) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// Serves until the process exits.
-pub async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<()> {
+/// Serves until the process exits; `extra` holds the routes other modules own (mesh health).
+pub async fn serve(addr: SocketAddr, shared: Arc<Shared>, extra: Router) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/graph", get(graph))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(extra);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving /metrics, /healthz, /readyz, /graph");
     axum::serve(listener, app).await

@@ -4,6 +4,7 @@
 mod backend_override;
 mod dataplane;
 mod flags;
+mod health;
 mod http;
 mod metrics;
 mod node_dataplane;
@@ -68,12 +69,19 @@ async fn run(cfg: Config) -> Result<()> {
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let mut dp = node_dataplane::NodeDataplane::new(&cfg, &mut registry).await?;
+    let health = health::parts(
+        &cfg.hostname,
+        &cfg.flags.health,
+        cfg.listen.port(),
+        &mut registry,
+    );
     let shared = Arc::new(http::Shared {
         registry: Mutex::new(registry),
         ready: AtomicBool::new(false),
         graph: RwLock::new(None),
     });
-    let server = tokio::spawn(http::serve(cfg.listen, shared.clone()));
+    let server = tokio::spawn(http::serve(cfg.listen, shared.clone(), health.routes));
+    let prober = tokio::spawn(health.health.run());
     let client = kube_client(&cfg).await?;
     let cluster = KubeCluster::start(
         client,
@@ -86,6 +94,7 @@ async fn run(cfg: Config) -> Result<()> {
             // The API server never answered: nothing was planned. As with a later SIGTERM the
             // dataplane is cleaned up when asked; the annotations stay (no API to remove them).
             tracing::info!("shutting down before the first Node list from the API server");
+            prober.abort();
             server.abort();
             if cfg.flags.clean_up {
                 dp.clean_up(cfg.flags.clean_up_interface).await?;
@@ -95,8 +104,10 @@ async fn run(cfg: Config) -> Result<()> {
     }
     tracing::info!(node = %cfg.hostname, "kg started");
     let result = reconcile::Reconciler::new(cfg, cluster, dp, shared, metrics)
+        .with_health(health.feed)
         .run(shutdown)
         .await;
+    prober.abort();
     server.abort();
     result
 }

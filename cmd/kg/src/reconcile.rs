@@ -42,6 +42,7 @@ pub struct Reconciler<C, D> {
     cni_written: Option<String>,
     /// The planned peers' names by key, from the latest plan (the peer metrics' labels).
     peer_names: BTreeMap<WgKey, String>,
+    health: Option<crate::health::FeedHandle>,
 }
 
 fn now() -> i64 {
@@ -63,7 +64,15 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             published: None,
             cni_written: None,
             peer_names: BTreeMap::new(),
+            health: None,
         }
+    }
+
+    /// Feeds every topology's probe targets to the mesh health prober.
+    #[must_use]
+    pub fn with_health(mut self, feed: crate::health::FeedHandle) -> Self {
+        self.health = Some(feed);
+        self
     }
 
     /// Runs until `shutdown` resolves, then cleans up when asked. An apply in progress always
@@ -130,6 +139,13 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         };
         let (topo, plan, discovered) = result;
+        if let Some(h) = &self.health {
+            h.update(crate::health::Feed {
+                targets: kilo_mesh::health::targets(&topo),
+                mtu: plan.network.mtu,
+                own_pod: kilo_mesh::health::local_pod_gateway(&topo),
+            });
+        }
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
         let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
         self.publish(&plan, &discovered, &observed, stale).await;

@@ -17,8 +17,9 @@ use crate::source::SourceArgs;
 pub struct CheckArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// Also ask every node's kg: `/readyz`, and on leaders the WireGuard peers and handshakes
-    /// in `/metrics` (at the node's private IP).
+    /// Also ask every node's kg (at its private IP): `/readyz`, on leaders the WireGuard peers
+    /// and handshakes in `/metrics`, and everywhere `/mesh-health` (the paths kg probes to every
+    /// other node; a broken one is an error naming the pair, the path and the direction).
     #[arg(long)]
     probe: bool,
     /// kg's HTTP port (its `--listen`).
@@ -54,6 +55,8 @@ pub fn run(a: &CheckArgs) -> Result<(String, bool)> {
     findings.extend(input_findings(&c.problems, &c.rejected));
     if a.probe {
         findings.extend(crate::probe::probe(&c, &a.probe_settings())?);
+        let timeout = std::time::Duration::from_secs(a.timeout);
+        findings.extend(crate::health::fetch(&c, a.metrics_port, timeout)?.findings);
     }
     findings.sort();
     findings.dedup();

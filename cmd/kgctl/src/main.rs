@@ -6,6 +6,7 @@
 
 mod check;
 mod connect;
+mod health;
 mod manifests;
 mod plan;
 mod probe;

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use kilo_mesh::views::check::{Finding, Severity};
 use kilo_mesh::views::showconf::node_conf;
-use kilo_mesh::views::status::cluster_status;
+use kilo_mesh::views::status::{NodeStatus, cluster_status};
 
 use crate::source::Cluster;
 
@@ -27,7 +27,9 @@ pub struct ProbeSettings {
     pub max_handshake_age: i64,
 }
 
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
+/// kgctl's HTTP client.
+pub(crate) type HttpClient =
+    Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
 
 /// One probe target: a node in the mesh, where its kg listens, and the peers it should have.
 struct Target {
@@ -39,10 +41,7 @@ struct Target {
 /// Findings from every node's kg.
 pub fn probe(c: &Cluster, s: &ProbeSettings) -> Result<Vec<Finding>> {
     let targets = targets(c, s.port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt = runtime()?;
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     Ok(rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
@@ -65,15 +64,7 @@ fn targets(c: &Cluster, port: u16) -> Vec<Target> {
         .iter()
         .filter(|n| n.not_ready.is_none())
         .filter_map(|n| {
-            let ip: IpAddr = n
-                .internal_ips
-                .iter()
-                .map(ipnet::IpNet::addr)
-                .min_by_key(IpAddr::is_ipv6)?;
-            let addr = match ip {
-                IpAddr::V4(v4) => format!("{v4}:{port}"),
-                IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-            };
+            let addr = kg_addr(n, port)?;
             let expected = n.leader.then(|| {
                 crate::showconf::wg_settings(n.name.as_str(), c, 51820)
                     .ok()
@@ -90,7 +81,30 @@ fn targets(c: &Cluster, port: u16) -> Vec<Target> {
         .collect()
 }
 
-async fn get(client: &HttpClient, url: &str, timeout: Duration) -> Result<(u16, String)> {
+/// Where node `n`'s kg listens: its private IP (IPv4 preferred) at `port`.
+pub(crate) fn kg_addr(n: &NodeStatus, port: u16) -> Option<String> {
+    let ip: IpAddr = n
+        .internal_ips
+        .iter()
+        .map(ipnet::IpNet::addr)
+        .min_by_key(IpAddr::is_ipv6)?;
+    Some(std::net::SocketAddr::new(ip, port).to_string())
+}
+
+/// A runtime for kgctl's HTTP requests.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// GETs `url`: the status and the body.
+pub(crate) async fn get(
+    client: &HttpClient,
+    url: &str,
+    timeout: Duration,
+) -> Result<(u16, String)> {
     let uri = url.parse().with_context(|| format!("URL {url}"))?;
     let res = tokio::time::timeout(timeout, client.get(uri))
         .await

@@ -1,18 +1,30 @@
 //! `kgctl status`: the mesh as it stands — per node its location, role, readiness, endpoint,
 //! WireGuard IP, pod CIDRs, heartbeat and the egress source address in force per family (or why
-//! there is none) — from the API server (kubeconfig) or from manifests (`-f`).
+//! there is none) — from the API server (kubeconfig) or from manifests (`-f`); from the API
+//! server also the mesh health every kg measured ("Mesh health: N/N reachable"; `-o wide`: per node round trips).
 
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ipnet::IpNet;
+use kilo_mesh::health::verdict::{MeshHealth, Reach};
 use kilo_mesh::views::status::{ClusterStatus, FamilyEgress, NodeStatus, cluster_status};
 use serde_json::json;
 
 use crate::manifests::{self, NodeProblem, Rejected};
-use crate::plan::Output;
 use crate::source::SourceArgs;
+
+/// `kgctl status -o`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Readable sections.
+    Text,
+    /// Text, and per node the mesh health: who probed it, round trips, broken paths.
+    Wide,
+    /// JSON.
+    Json,
+}
 
 /// Arguments of `kgctl status`.
 #[derive(Args)]
@@ -22,16 +34,84 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: Output,
+    /// Do not ask the nodes' kg for their mesh health (it is never asked with `-f`).
+    #[arg(long)]
+    no_mesh_health: bool,
+    /// kg's HTTP port (its `--listen`).
+    #[arg(long, default_value_t = 1107)]
+    metrics_port: u16,
+    /// Seconds to wait for each node's kg.
+    #[arg(long, default_value_t = 3)]
+    timeout: u64,
 }
 
 /// Runs `kgctl status` and returns what to print.
 pub fn run(a: &StatusArgs) -> Result<String> {
     let c = a.source.load()?;
     let status = cluster_status(&c.snapshot, c.granularity, c.subnet);
+    let health = if a.no_mesh_health || a.source.uses_files() {
+        None
+    } else {
+        let timeout = std::time::Duration::from_secs(a.timeout);
+        Some(crate::health::fetch(&c, a.metrics_port, timeout)?)
+    };
     Ok(match a.output {
-        Output::Text => text(&status, &c.problems, &c.rejected),
-        Output::Json => json(&status, &c.problems, &c.rejected)?,
+        Output::Text | Output::Wide => {
+            let mut out = text(&status, &c.problems, &c.rejected);
+            if let Some(h) = &health {
+                out.push_str(&health_text(h, a.output == Output::Wide));
+            }
+            out
+        }
+        Output::Json => json(&status, &c.problems, &c.rejected, health.as_ref())?,
     })
+}
+
+fn ms(seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "-".to_owned(), |s| format!("{:.2}ms", s * 1000.0))
+}
+
+/// "Mesh health: N/N reachable", the broken paths, and with `wide` a row per node.
+fn health_text(h: &MeshHealth, wide: bool) -> String {
+    let mut out = format!("\nMesh health: {}/{} reachable\n", h.reachable, h.total);
+    if wide {
+        let mut rows = vec![
+            [
+                "NODE",
+                "HEALTH",
+                "PROBED-BY",
+                "HOST-RTT",
+                "POD-RTT",
+                "FAILING",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        rows.extend(h.nodes.iter().map(|n| {
+            vec![
+                n.name.to_string(),
+                match n.reach {
+                    Reach::Reachable => "reachable",
+                    Reach::Unreachable => "unreachable",
+                    Reach::Unknown => "unknown",
+                }
+                .to_owned(),
+                n.probed_by.to_string(),
+                ms(n.host_rtt_seconds),
+                ms(n.pod_rtt_seconds),
+                if n.failing.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("from {}", n.failing.join(", "))
+                },
+            ]
+        }));
+        out.push_str(&table(&rows));
+    }
+    for f in &h.findings {
+        let _ = writeln!(out, "{}: {}", f.subject, f.message);
+    }
+    out
 }
 
 fn text(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected]) -> String {
@@ -169,15 +249,27 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn json(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected]) -> Result<String> {
-    let doc = json!({
+fn json(
+    status: &ClusterStatus,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+    health: Option<&MeshHealth>,
+) -> Result<String> {
+    let mut doc = json!({
         "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
         "kind": "ClusterStatus",
         "status": status,
         "annotationProblems": problems,
         "rejectedPeers": rejected,
     });
+    if let Some(h) = health {
+        doc["meshHealth"] = serde_json::to_value(h)?;
+    }
     let mut s = serde_json::to_string_pretty(&doc)?;
     s.push('\n');
     Ok(s)
 }
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;
