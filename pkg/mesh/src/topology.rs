@@ -460,17 +460,38 @@ pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
+/// Whether `a`, an allowed-location IP of `location`, conflicts with `b`, an allowed IP of
+/// `b_location`: they overlap, unless `a` strictly contains a private IP of its own location
+/// (a location's whole LAN, as Kilo 0.7 keeps it; the more specific route still wins).
+fn conflicts_with_base(
+    a: &IpNet,
+    location: &str,
+    b: &IpNet,
+    b_location: &str,
+    private: bool,
+) -> bool {
+    let lan_of_own_node =
+        private && b_location == location && a.prefix_len() < b.prefix_len() && a.contains(b);
+    overlaps(a, b) && !lan_of_own_node
+}
+
 /// Drops allowed-location IPs that overlap another segment's allowed-location IPs, any segment's
-/// own ranges, the WireGuard subnet or a Peer. The result does not depend on segment order.
+/// own ranges (except a strict supernet of its own location's private IPs), the WireGuard subnet
+/// or a Peer. The result does not depend on segment order.
 fn filter_allowed_location_ips(
     segments: &mut [Segment],
     peers: &[PeerEntry],
     subnet: Ipv4Net,
     warnings: &mut Vec<Warning>,
 ) {
-    let base: Vec<IpNet> = segments
+    let base: Vec<(IpNet, String, bool)> = segments
         .iter()
-        .flat_map(Segment::base_allowed_ips)
+        .flat_map(|s| {
+            let private: BTreeSet<IpNet> = s.private_ips().into_iter().collect();
+            s.base_allowed_ips()
+                .into_iter()
+                .map(move |b| (b, s.location.clone(), private.contains(&b)))
+        })
         .collect();
     let peer_ips: Vec<IpNet> = peers
         .iter()
@@ -486,7 +507,10 @@ fn filter_allowed_location_ips(
         seg.allowed_location_ips.retain(|a| {
             let why = if raw.iter().any(|(j, o)| *j != i && overlaps(o, a)) {
                 Some("overlaps another location's allowed-location IPs")
-            } else if base.iter().any(|b| overlaps(b, a)) {
+            } else if base
+                .iter()
+                .any(|(b, loc, private)| conflicts_with_base(a, &seg.location, b, loc, *private))
+            {
                 Some("overlaps a pod CIDR, private IP or WireGuard IP")
             } else if overlaps(&wg, a) {
                 Some("overlaps the WireGuard subnet")
