@@ -27,6 +27,8 @@ pub const POD_CIDRS: &str = "spec.podCIDRs";
 pub const STATUS_ADDRESSES: &str = "status.addresses";
 /// The field a refused value came from: `spec.allowedIPs` on a Peer.
 pub const PEER_ALLOWED_IPS: &str = "spec.allowedIPs";
+/// The field a refused value came from: `spec.publicKey` on a Peer.
+pub const PEER_PUBLIC_KEY: &str = "spec.publicKey";
 
 /// What a refused value belonged to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -9,7 +9,7 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::allocate::{self, Request};
-use crate::guard::{self, Rejected};
+use crate::guard::{self, Object, Rejected};
 use crate::node::{Node, Peer, Snapshot};
 use crate::types::{Endpoint, Granularity, Host, NodeName, WgKey};
 
@@ -269,7 +269,9 @@ impl Topology {
             .iter()
             .position(|s| s.nodes.iter().any(|n| &n.name == local))
             .unwrap_or(0);
-        let peers = dedup_peers(&snapshot.peers, &segments, &mut warnings);
+        let mut rejected = rejected;
+        let peers = dedup_peers(&snapshot.peers, &segments, &mut warnings, &mut rejected);
+        rejected.sort();
         filter_allowed_location_ips(&mut segments, &peers, subnet, &mut warnings);
         let mut topo = Self {
             subnet,
@@ -389,60 +391,97 @@ fn allocate_segments(
     allocate::allocate(subnet, &requests)
 }
 
-/// Peers sorted by name; a Peer whose key is a node's or an earlier Peer's is dropped; an allowed
-/// IP equal to an earlier Peer's, or overlapping a segment, is dropped; a Peer left with nothing
-/// is dropped.
+/// Why a Peer's key is refused: a node's (Go Kilo would configure the Peer anyway) or an
+/// earlier Peer's.
+fn key_refusal(
+    p: &Peer,
+    node_keys: &BTreeMap<WgKey, NodeName>,
+    seen_keys: &BTreeMap<WgKey, String>,
+) -> Option<String> {
+    if let Some(node) = node_keys.get(&p.public_key) {
+        return Some(format!(
+            "node {node} publishes this key; the Peer is ignored (Go Kilo configures it)"
+        ));
+    }
+    seen_keys
+        .get(&p.public_key)
+        .map(|first| format!("peer {first} already uses this key; the Peer is ignored"))
+}
+
+/// Peers sorted by name; a Peer whose key is a node's or an earlier Peer's is refused; an allowed
+/// IP equal to an earlier Peer's, or overlapping a segment, is refused; a Peer left with nothing
+/// is dropped. Every refusal is a [`Rejected`] on the Peer (an Event and a `kgctl check`
+/// finding) and a warning.
 fn dedup_peers(
     peers: &[Peer],
     segments: &[Segment],
     warnings: &mut Vec<Warning>,
+    rejected: &mut Vec<Rejected>,
 ) -> Vec<PeerEntry> {
     let mut sorted_peers: Vec<&Peer> = peers.iter().collect();
     sorted_peers.sort_by(|a, b| a.name.cmp(&b.name));
-    let node_keys: BTreeSet<WgKey> = segments
+    let node_keys: BTreeMap<WgKey, NodeName> = segments
         .iter()
-        .flat_map(|s| s.nodes.iter().filter_map(|n| n.key))
+        .flat_map(|s| {
+            s.nodes
+                .iter()
+                .filter_map(|n| n.key.map(|k| (k, n.name.clone())))
+        })
         .collect();
-    let mesh: Vec<IpNet> = segments
+    let mesh: Vec<(IpNet, &str)> = segments
         .iter()
-        .flat_map(Segment::base_allowed_ips)
+        .flat_map(|s| {
+            s.base_allowed_ips()
+                .into_iter()
+                .map(|b| (b, s.key.as_str()))
+        })
         .collect();
-    let mut seen_keys = BTreeSet::new();
+    let mut seen_keys: BTreeMap<WgKey, String> = BTreeMap::new();
     let mut claimed: BTreeMap<IpNet, String> = BTreeMap::new();
     let mut out = Vec::new();
     for p in sorted_peers {
-        let warn = |w: &mut Vec<Warning>, message: String| {
-            w.push(Warning {
-                subject: format!("peer/{}", p.name),
-                message,
-            });
+        let mut refuse = |field, value: String, reason: String| {
+            let r = Rejected {
+                object: Object::Peer(p.name.clone()),
+                field,
+                value,
+                reason,
+            };
+            warnings.push(r.warning());
+            rejected.push(r);
         };
-        if node_keys.contains(&p.public_key) || !seen_keys.insert(p.public_key) {
-            warn(
-                warnings,
-                "its public key is already used by a node or another peer; ignored".into(),
+        if let Some(why) = key_refusal(p, &node_keys, &seen_keys) {
+            refuse(
+                guard::PEER_PUBLIC_KEY,
+                p.public_key.fingerprint() + "…",
+                why,
             );
             continue;
         }
+        seen_keys.insert(p.public_key, p.name.clone());
         let mut ips = Vec::new();
         for ip in sorted(p.allowed_ips.iter().map(IpNet::trunc)) {
-            if let Some(owner) = claimed.get(&ip) {
-                warn(
-                    warnings,
-                    format!("allowed IP {ip} already belongs to peer {owner}; dropped"),
-                );
-            } else if mesh.iter().any(|m| overlaps(m, &ip)) {
-                warn(
-                    warnings,
-                    format!("allowed IP {ip} overlaps the cluster's own ranges; dropped"),
-                );
-            } else {
-                claimed.insert(ip, p.name.clone());
-                ips.push(ip);
+            let why = claimed
+                .get(&ip)
+                .map(|owner| format!("already an allowed IP of peer {owner}"))
+                .or_else(|| {
+                    mesh.iter().find(|(m, _)| overlaps(m, &ip)).map(|(m, seg)| {
+                        format!("overlaps {m} of segment {seg} (Go Kilo configures it)")
+                    })
+                });
+            match why {
+                Some(why) => refuse(guard::PEER_ALLOWED_IPS, ip.to_string(), why),
+                None => {
+                    claimed.insert(ip, p.name.clone());
+                    ips.push(ip);
+                }
             }
         }
         if ips.is_empty() {
-            warn(warnings, "no usable allowed IP; ignored".into());
+            warnings.push(Warning {
+                subject: format!("peer/{}", p.name),
+                message: "no usable allowed IP; ignored".into(),
+            });
             continue;
         }
         out.push(PeerEntry {

@@ -276,6 +276,38 @@ fn notices_of_a_reconcile() {
 }
 
 #[test]
+fn peers_go_kilo_would_configure_are_events_on_the_peer() {
+    let nodes = kilo_example();
+    let peers = vec![
+        common::peer("twin", b'c', &["10.8.0.1/32"]),
+        common::peer("overlap", 0x70, &["10.42.0.0/24", "10.9.0.1/32"]),
+    ];
+    let s = snap(&nodes.iter().collect::<Vec<_>>(), peers);
+    let p = plan(&s, &settings("node-c"));
+    let me = "node-c".parse().unwrap();
+    let event = |peer: &str, message: &str| Notice {
+        target: Target::Peer(peer.to_owned()),
+        reason: "RefusedValue".to_owned(),
+        message: message.to_owned(),
+        warning: true,
+    };
+    assert_eq!(
+        notices(&me, &[], &p, &[], true),
+        [
+            event(
+                "overlap",
+                "spec.allowedIPs=10.42.0.0/24 refused: overlaps 10.42.0.0/24 of segment location:gcp (Go Kilo configures it)"
+            ),
+            event(
+                "twin",
+                "spec.publicKey=Y2NjY2Nj… refused: node node-c publishes this key; the Peer is ignored (Go Kilo configures it)"
+            ),
+        ]
+    );
+    assert_eq!(notices(&me, &[], &p, &[], false), []);
+}
+
+#[test]
 fn notices_are_emitted_once_while_they_persist() {
     let n = |msg: &str| Notice {
         target: Target::Node("n1".into()),
