@@ -83,7 +83,11 @@ fn peers_go_kilo_configures_but_kilo_rs_refuses_are_findings() {
         "--now",
         "1700000010",
     ]);
-    assert_eq!(code, Some(0), "refusals are warnings: the rest of the mesh works");
+    assert_eq!(
+        code,
+        Some(0),
+        "refusals are warnings: the rest of the mesh works"
+    );
     assert_eq!(
         out,
         "WARNING  peer/overlap  spec.allowedIPs=10.42.0.0/24 refused: overlaps 10.42.0.0/24 of segment location:gcp (Go Kilo configures it)

@@ -462,11 +462,7 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
     assert_eq!(gcp.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
     let zzz = t.segments.iter().find(|s| s.location == "zzz").unwrap();
     assert_ne!(zzz.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
-    let w: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let w = warning_lines(&t);
     assert_eq!(
         w,
         [

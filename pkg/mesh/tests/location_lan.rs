@@ -60,11 +60,7 @@ fn a_supernet_of_the_locations_own_private_ips_is_kept_and_true_conflicts_are_dr
     };
     assert_eq!(by_loc("gcp"), ["10.0.0.0/24"]);
     assert_eq!(by_loc("aws"), ["172.31.0.0/16"]);
-    let warnings: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let warnings = warning_lines(&t);
     assert_eq!(
         warnings,
         [
