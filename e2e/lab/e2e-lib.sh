@@ -68,6 +68,7 @@ cleanup() {
     fi
     ! declare -F laptop_down > /dev/null || laptop_down
     ! declare -F connect_down > /dev/null || connect_down
+    ! declare -F lan_down > /dev/null || lan_down
     ip netns del "${LAB_PREFIX}scratch" 2> /dev/null
     "$RUN" down > /dev/null 2>&1 || "$RUN" down; rm -f "$LAB_DIR.infra.log"
 }

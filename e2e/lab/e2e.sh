@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e.sh - lab tests, run as root by CI (e2e/test-all.sh): a fresh lab cluster (run.sh) with kg
-# on every node, then the dataplane (issue 3), kg on Kubernetes (issue 4) and egress-IP (issue 6)
-# checks, each a pass/fail line; the last line is "N passed, M failed". Timings it measures are
-# printed as "measured:" lines (they are reports, not assertions). Tears everything down on exit.
+# on every node, then the dataplane (issue 3), kg on Kubernetes (issue 4), egress-IP (issue 6) and
+# LAN-behind-a-location (issue 11) checks, each a pass/fail line; the last line is "N passed, M
+# failed". Timings it measures are printed as "measured:" lines (they are reports, not
+# assertions). Tears everything down on exit.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=e2e-lib.sh
 source "$HERE/e2e-lib.sh"
@@ -133,6 +134,7 @@ bad_annotations() {
 check "bad annotations (keepalive=abc, force-endpoint=::::) → Node Events in kubectl get events; the mesh keeps working" bad_annotations
 
 source "$HERE/e2e-egress.sh"
+source "$HERE/e2e-lan.sh"
 source "$HERE/e2e-peers.sh"
 source "$HERE/e2e-resilience.sh"
 

@@ -15,6 +15,7 @@ fn empty_plan() -> FirewallPlan {
         snat: None,
         forward: None,
         ipip: None,
+        allowed_location: Default::default(),
     };
     FirewallPlan {
         v4: family(Family::V4),

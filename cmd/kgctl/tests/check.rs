@@ -100,3 +100,28 @@ fn a_peer_that_does_not_decode_is_one_finding_and_the_others_stay() {
         "[Interface]\nListenPort = 51820\n\n[Peer]\n# peer:laptop\nPublicKey = bGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGxsbGw=\nAllowedIPs = 10.5.0.1/32\n"
     );
 }
+
+#[test]
+fn peers_go_kilo_configures_but_kilo_rs_refuses_are_findings() {
+    let (code, out) = run(&[
+        "check",
+        "-f",
+        "two-locations.yaml",
+        "-f",
+        "go-kilo-peers.yaml",
+        "--now",
+        "1700000010",
+    ]);
+    assert_eq!(
+        code,
+        Some(0),
+        "refusals are warnings: the rest of the mesh works"
+    );
+    assert_eq!(
+        out,
+        "WARNING  peer/overlap  spec.allowedIPs=10.42.0.0/24 refused: overlaps 10.42.0.0/24 of segment location:gcp (Go Kilo configures it)
+WARNING  peer/twin     spec.publicKey=Y2NjY2Nj… refused: node node-c publishes this key; the Peer is ignored (Go Kilo configures it)
+0 errors, 2 warnings
+"
+    );
+}

@@ -153,7 +153,9 @@ add element ip kilo nat-src { 10.5.0.1/32, 10.42.0.0/24 }
 add set ip kilo nat-dst { type ipv4_addr; flags interval; }
 add element ip kilo nat-dst { 192.168.100.0/24 }
 add set ip kilo mesh { type ipv4_addr; flags interval; }
-add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.4.226.37/32, 10.5.0.1/32, 10.42.0.0/24, 10.42.1.0/24, 10.42.2.0/24, 10.42.3.0/24, 172.31.0.3/32, 192.168.100.0/24 }
+add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.4.226.37/32, 10.5.0.1/32, 10.42.0.0/24, 10.42.1.0/24, 10.42.2.0/24, 10.42.3.0/24, 172.31.0.3/32 }
+add set ip kilo location { type ipv4_addr; flags interval; }
+add element ip kilo location { 192.168.100.0/24 }
 add set ip kilo ipip { type ipv4_addr; flags interval; }
 add element ip kilo ipip { 10.0.0.2/32 }
 add chain ip kilo postrouting { type nat hook postrouting priority 100; policy accept; }

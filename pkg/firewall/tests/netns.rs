@@ -67,7 +67,7 @@ fn apply_to_empty_netns_matches_plan_and_second_apply_is_a_no_op() {
     assert_eq!(ns.sets(), reference.sets());
     let v4 = ns.save(Family::V4);
     assert!(v4.contains(
-        "-A KILO-NAT -m comment --comment \"Kilo: SNAT to the egress IP of this node\" -j SNAT --to-source 192.168.77.101\n-A KILO-NAT -m comment --comment \"Kilo: NAT remaining packets\" -j MASQUERADE\n"
+        "-A KILO-NAT -m set ! --match-set kilo-location-v4 dst -m comment --comment \"Kilo: SNAT to the egress IP of this node\" -j SNAT --to-source 192.168.77.101\n-A KILO-NAT -m comment --comment \"Kilo: NAT remaining packets\" -j MASQUERADE\n"
     ), "{v4}");
     assert!(v4.contains("-A INPUT -p ipencap -m comment --comment \"Kilo: jump to IPIP chain\" -j KILO-IPIP\n-A INPUT -p ipencap -m comment --comment \"Kilo: reject other IPIP traffic\" -j DROP\n"), "{v4}");
 
@@ -172,8 +172,9 @@ fn egress_snat_appears_changes_and_disappears_alone() {
     let (mut fw, _registry) = ns.firewall();
     fw.apply(&node_plan(&spec)).unwrap();
     let snat = |ip: &str| {
+        let family = if ip.contains(':') { "v6" } else { "v4" };
         format!(
-            "-A KILO-NAT -m comment --comment \"{}\" -j SNAT --to-source {ip}",
+            "-A KILO-NAT -m set ! --match-set kilo-location-{family} dst -m comment --comment \"{}\" -j SNAT --to-source {ip}",
             common::SNAT
         )
     };

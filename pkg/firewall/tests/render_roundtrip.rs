@@ -56,16 +56,18 @@ fn intent() -> impl Strategy<Value = FamilyFirewall> {
             members(family, 12),
             members(family, 12),
             members(family, 40),
+            members(family, 8),
             proptest::option::of(address(family)),
             proptest::option::of(members(family, 8)),
             proptest::option::of(members(Family::V4, 8)),
         )
             .prop_map(
-                move |(src, dst, mesh, snat, forward, ipip)| FamilyFirewall {
+                move |(src, dst, mesh, lan, snat, forward, ipip)| FamilyFirewall {
                     family,
                     nat_source: src,
                     nat_destination: dst,
                     mesh,
+                    allowed_location: lan,
                     snat,
                     forward,
                     ipip: ipip.filter(|_| family == Family::V4),

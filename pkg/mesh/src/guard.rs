@@ -2,7 +2,8 @@
 //! tunnel, and who keeps a contested identity. Pure.
 //!
 //! The rule: no plan routes a node's endpoint, an address of a node (its internal IPs and its
-//! `InternalIP` status addresses), or loopback, link-local (the cloud metadata address
+//! `InternalIP` status addresses; a location's allowed-location IPs may strictly contain its own
+//! nodes' addresses, never an endpoint or another location's), or loopback, link-local (the cloud metadata address
 //! included), multicast, unspecified or IPv4-mapped IPv6 space into the tunnel, and no default
 //! route comes from a Node or a Peer. Every value refused is a [`Rejected`] naming the object,
 //! the field and the value; the mesh is then planned as if that value were absent.
@@ -26,6 +27,8 @@ pub const POD_CIDRS: &str = "spec.podCIDRs";
 pub const STATUS_ADDRESSES: &str = "status.addresses";
 /// The field a refused value came from: `spec.allowedIPs` on a Peer.
 pub const PEER_ALLOWED_IPS: &str = "spec.allowedIPs";
+/// The field a refused value came from: `spec.publicKey` on a Peer.
+pub const PEER_PUBLIC_KEY: &str = "spec.publicKey";
 
 /// What a refused value belonged to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -106,24 +109,57 @@ pub fn reserved(net: &IpNet) -> Option<String> {
         .map(|(space, name)| format!("covers {name} space {space}"))
 }
 
+/// What a protected address is to its node.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Endpoint,
+    StatusAddress,
+    InternalIp,
+}
+
+impl Role {
+    const fn describe(self) -> &'static str {
+        match self {
+            Self::Endpoint => "the endpoint",
+            Self::StatusAddress => "an InternalIP",
+            Self::InternalIp => "the internal IP",
+        }
+    }
+}
+
+/// One address no range may cover, with its node and the node's location.
+struct Guarded {
+    ip: IpAddr,
+    node: NodeName,
+    location: String,
+    role: Role,
+}
+
 /// Addresses no range may cover: every literal endpoint IP, every status address and every
 /// internal IP (the latter as accepted so far), each with its node.
-struct Protected(Vec<(IpAddr, NodeName, &'static str)>);
+struct Protected(Vec<Guarded>);
 
 impl Protected {
     fn of(nodes: &[Node], internal: bool) -> Self {
         let mut out = Vec::new();
         for n in nodes {
-            let name = &n.name;
+            let mut push = |ip, role| {
+                out.push(Guarded {
+                    ip,
+                    node: n.name.clone(),
+                    location: n.location.clone(),
+                    role,
+                });
+            };
             if let Some(ip) = n.endpoint.as_ref().and_then(crate::types::Endpoint::ip) {
-                out.push((ip, name.clone(), "the endpoint"));
+                push(ip, Role::Endpoint);
             }
             for a in &n.status_addresses {
-                out.push((*a, name.clone(), "an InternalIP"));
+                push(*a, Role::StatusAddress);
             }
             if internal {
                 for a in &n.internal_ips {
-                    out.push((a.addr(), name.clone(), "the internal IP"));
+                    push(a.addr(), Role::InternalIp);
                 }
             }
         }
@@ -132,10 +168,29 @@ impl Protected {
 
     /// Why `net` may not be routed: it covers a protected address.
     fn covered(&self, net: &IpNet) -> Option<String> {
+        self.covered_where(net, |_| true)
+    }
+
+    /// Why `net`, an allowed-location IP of a node in `location`, may not be routed: it covers
+    /// an endpoint, or an address of a node in another location. A location's whole LAN
+    /// strictly containing its own nodes' addresses is legitimate (Kilo 0.7 keeps it): the
+    /// other locations route those addresses to the same leader, more specifically.
+    fn covered_for_location(&self, net: &IpNet, location: &str) -> Option<String> {
+        self.covered_where(net, |g| {
+            g.role == Role::Endpoint
+                || g.location != location
+                || net.prefix_len() == IpNet::from(g.ip).prefix_len()
+        })
+    }
+
+    fn covered_where(&self, net: &IpNet, counts: impl Fn(&Guarded) -> bool) -> Option<String> {
         self.0
             .iter()
-            .find(|(ip, _, _)| net.contains(ip))
-            .map(|(ip, node, what)| format!("covers {what} {ip} of node {node}"))
+            .find(|g| net.contains(&g.ip) && counts(g))
+            .map(|g| {
+                let (what, ip, node) = (g.role.describe(), g.ip, &g.node);
+                format!("covers {what} {ip} of node {node}")
+            })
     }
 }
 
@@ -298,7 +353,8 @@ fn allowed_location_ips(nodes: &mut [Node], protected: &Protected, out: &mut Vec
     for n in nodes.iter_mut() {
         let mut kept = Vec::new();
         for c in std::mem::take(&mut n.allowed_location_ips) {
-            match reserved(&c).or_else(|| protected.covered(&c)) {
+            let why = reserved(&c).or_else(|| protected.covered_for_location(&c, &n.location));
+            match why {
                 Some(why) => out.push(reject(n, keys::ALLOWED_LOCATION_IPS, c, why)),
                 None => kept.push(c),
             }

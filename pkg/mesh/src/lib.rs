@@ -7,6 +7,7 @@
 
 pub mod allocate;
 pub mod annotations;
+mod conflicts;
 pub mod egress;
 #[cfg(feature = "clap")]
 pub mod flags;

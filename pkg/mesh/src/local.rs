@@ -127,9 +127,11 @@ pub struct Discovered {
     pub endpoint: Option<Endpoint>,
 }
 
-/// Picks the private interface and addresses: inside `--internal-cidr` when given, else on the
-/// default-route interface, else on the first candidate interface; the endpoint is the first
-/// public IPv4 (unless private addresses are prioritised), else the private IPv4.
+/// Picks the private interface and addresses: a private (never a public) IPv4, inside
+/// `--internal-cidr` when given, on the default-route interface first, else on the first
+/// candidate interface, and an IPv6 address of the same interface. A node with only public IPv4
+/// addresses has no private IP, as in Kilo (it becomes its own segment). The endpoint is the
+/// first public IPv4 (unless private addresses are prioritised), else the private IPv4.
 #[must_use]
 pub fn discover(host: &HostFacts, s: &DiscoverSettings) -> Discovered {
     let candidates: Vec<&NodeAddress> = host
@@ -144,13 +146,8 @@ pub fn discover(host: &HostFacts, s: &DiscoverSettings) -> Discovered {
     let private4 = candidates
         .iter()
         .filter(wanted)
-        .filter(|a| a.net.addr().is_ipv4())
-        .min_by_key(|a| {
-            (
-                Some(&a.iface) != host.default_iface.as_ref(),
-                is_public(a.net.addr()),
-            )
-        })
+        .filter(|a| a.net.addr().is_ipv4() && !is_public(a.net.addr()))
+        .min_by_key(|a| Some(&a.iface) != host.default_iface.as_ref())
         .copied();
     let iface = private4.map(|a| a.iface.clone());
     let private6 = candidates

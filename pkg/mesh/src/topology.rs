@@ -9,6 +9,7 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
 use crate::allocate::{self, Request};
+use crate::conflicts;
 use crate::guard::{self, Rejected};
 use crate::node::{Node, Peer, Snapshot};
 use crate::types::{Endpoint, Granularity, Host, NodeName, WgKey};
@@ -135,7 +136,7 @@ pub struct Topology {
     pub rejected: Vec<Rejected>,
 }
 
-fn sorted(it: impl Iterator<Item = IpNet>) -> Vec<IpNet> {
+pub(crate) fn sorted(it: impl Iterator<Item = IpNet>) -> Vec<IpNet> {
     let set: BTreeSet<IpNet> = it.collect();
     set.into_iter().collect()
 }
@@ -269,8 +270,11 @@ impl Topology {
             .iter()
             .position(|s| s.nodes.iter().any(|n| &n.name == local))
             .unwrap_or(0);
-        let peers = dedup_peers(&snapshot.peers, &segments, &mut warnings);
-        filter_allowed_location_ips(&mut segments, &peers, subnet, &mut warnings);
+        let mut rejected = rejected;
+        let peers =
+            conflicts::dedup_peers(&snapshot.peers, &segments, &mut warnings, &mut rejected);
+        rejected.sort();
+        conflicts::filter_allowed_location_ips(&mut segments, &peers, subnet, &mut warnings);
         let mut topo = Self {
             subnet,
             segments,
@@ -389,119 +393,8 @@ fn allocate_segments(
     allocate::allocate(subnet, &requests)
 }
 
-/// Peers sorted by name; a Peer whose key is a node's or an earlier Peer's is dropped; an allowed
-/// IP equal to an earlier Peer's, or overlapping a segment, is dropped; a Peer left with nothing
-/// is dropped.
-fn dedup_peers(
-    peers: &[Peer],
-    segments: &[Segment],
-    warnings: &mut Vec<Warning>,
-) -> Vec<PeerEntry> {
-    let mut sorted_peers: Vec<&Peer> = peers.iter().collect();
-    sorted_peers.sort_by(|a, b| a.name.cmp(&b.name));
-    let node_keys: BTreeSet<WgKey> = segments
-        .iter()
-        .flat_map(|s| s.nodes.iter().filter_map(|n| n.key))
-        .collect();
-    let mesh: Vec<IpNet> = segments
-        .iter()
-        .flat_map(Segment::base_allowed_ips)
-        .collect();
-    let mut seen_keys = BTreeSet::new();
-    let mut claimed: BTreeMap<IpNet, String> = BTreeMap::new();
-    let mut out = Vec::new();
-    for p in sorted_peers {
-        let warn = |w: &mut Vec<Warning>, message: String| {
-            w.push(Warning {
-                subject: format!("peer/{}", p.name),
-                message,
-            });
-        };
-        if node_keys.contains(&p.public_key) || !seen_keys.insert(p.public_key) {
-            warn(
-                warnings,
-                "its public key is already used by a node or another peer; ignored".into(),
-            );
-            continue;
-        }
-        let mut ips = Vec::new();
-        for ip in sorted(p.allowed_ips.iter().map(IpNet::trunc)) {
-            if let Some(owner) = claimed.get(&ip) {
-                warn(
-                    warnings,
-                    format!("allowed IP {ip} already belongs to peer {owner}; dropped"),
-                );
-            } else if mesh.iter().any(|m| overlaps(m, &ip)) {
-                warn(
-                    warnings,
-                    format!("allowed IP {ip} overlaps the cluster's own ranges; dropped"),
-                );
-            } else {
-                claimed.insert(ip, p.name.clone());
-                ips.push(ip);
-            }
-        }
-        if ips.is_empty() {
-            warn(warnings, "no usable allowed IP; ignored".into());
-            continue;
-        }
-        out.push(PeerEntry {
-            peer: p.clone(),
-            allowed_ips: ips,
-            endpoint: p.endpoint.clone(),
-        });
-    }
-    out
-}
-
 /// Two networks overlap when one contains the other's network address.
 #[must_use]
 pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
-}
-
-/// Drops allowed-location IPs that overlap another segment's allowed-location IPs, any segment's
-/// own ranges, the WireGuard subnet or a Peer. The result does not depend on segment order.
-fn filter_allowed_location_ips(
-    segments: &mut [Segment],
-    peers: &[PeerEntry],
-    subnet: Ipv4Net,
-    warnings: &mut Vec<Warning>,
-) {
-    let base: Vec<IpNet> = segments
-        .iter()
-        .flat_map(Segment::base_allowed_ips)
-        .collect();
-    let peer_ips: Vec<IpNet> = peers
-        .iter()
-        .flat_map(|p| p.allowed_ips.iter().copied())
-        .collect();
-    let raw: Vec<(usize, IpNet)> = segments
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| s.allowed_location_ips.iter().map(move |a| (i, *a)))
-        .collect();
-    let wg = IpNet::V4(subnet);
-    for (i, seg) in segments.iter_mut().enumerate() {
-        seg.allowed_location_ips.retain(|a| {
-            let why = if raw.iter().any(|(j, o)| *j != i && overlaps(o, a)) {
-                Some("overlaps another location's allowed-location IPs")
-            } else if base.iter().any(|b| overlaps(b, a)) {
-                Some("overlaps a pod CIDR, private IP or WireGuard IP")
-            } else if overlaps(&wg, a) {
-                Some("overlaps the WireGuard subnet")
-            } else if peer_ips.iter().any(|p| overlaps(p, a)) {
-                Some("overlaps a peer's allowed IPs")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                warnings.push(Warning {
-                    subject: format!("segment/{}", seg.key),
-                    message: format!("allowed-location IP {a} {why}; dropped"),
-                });
-            }
-            why.is_none()
-        });
-    }
 }

@@ -17,8 +17,9 @@ const MASQ: &str = r#"-m comment --comment "Kilo: NAT remaining packets" -j MASQ
 
 #[cfg(test)]
 fn snat(ip: &str) -> String {
+    let family = if ip.contains(':') { "v6" } else { "v4" };
     format!(
-        r#"-m comment --comment "Kilo: SNAT to the egress IP of this node" -j SNAT --to-source {ip}"#
+        r#"-m set ! --match-set kilo-location-{family} dst -m comment --comment "Kilo: SNAT to the egress IP of this node" -j SNAT --to-source {ip}"#
     )
 }
 

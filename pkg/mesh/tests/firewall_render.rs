@@ -1,5 +1,5 @@
 //! The firewall intent and its two renderings, side by side: one literal intent (forward rules,
-//! IPIP guard, egress SNAT) rendered as `ipset restore` + `iptables-restore` and as `nft -f`.
+//! IPIP guard, egress SNAT that skips the allowed-location IPs) rendered as `ipset restore` + `iptables-restore` and as `nft -f`.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +21,7 @@ fn intent() -> FamilyFirewall {
         snat: Some("192.0.2.10".parse().unwrap()),
         forward: Some(cidrs(&["10.42.1.0/24"])),
         ipip: Some(cidrs(&["192.168.0.2/32"])),
+        allowed_location: cidrs(&["192.168.100.0/24", "192.168.200.0/24"]),
     }
 }
 
@@ -37,6 +38,9 @@ create kilo-mesh-v4 hash:net family inet hashsize 1024 maxelem 1048576 -exist
 add kilo-mesh-v4 10.4.0.1/32 -exist
 add kilo-mesh-v4 10.42.0.0/16 -exist
 add kilo-mesh-v4 10.42.2.0/24 -exist
+create kilo-location-v4 hash:net family inet hashsize 1024 maxelem 1048576 -exist
+add kilo-location-v4 192.168.100.0/24 -exist
+add kilo-location-v4 192.168.200.0/24 -exist
 create kilo-forward-v4 hash:net family inet hashsize 1024 maxelem 1048576 -exist
 add kilo-forward-v4 10.42.1.0/24 -exist
 create kilo-ipip-v4 hash:net family inet hashsize 1024 maxelem 1048576 -exist
@@ -48,7 +52,7 @@ add kilo-ipip-v4 192.168.0.2/32 -exist
         r#"*nat
 :KILO-NAT - [0:0]
 -A KILO-NAT -m set --match-set kilo-mesh-v4 dst -m comment --comment "Kilo: do not NAT packets destined for the mesh" -j RETURN
--A KILO-NAT -m comment --comment "Kilo: SNAT to the egress IP of this node" -j SNAT --to-source 192.0.2.10
+-A KILO-NAT -m set ! --match-set kilo-location-v4 dst -m comment --comment "Kilo: SNAT to the egress IP of this node" -j SNAT --to-source 192.0.2.10
 -A KILO-NAT -m comment --comment "Kilo: NAT remaining packets" -j MASQUERADE
 -I POSTROUTING 1 -m set --match-set kilo-nat-src-v4 src -m comment --comment "Kilo: jump to KILO-NAT chain" -j KILO-NAT
 -I POSTROUTING 1 -m set --match-set kilo-nat-dst-v4 dst -m comment --comment "Kilo: jump to KILO-NAT chain for allowed location IPs" -j KILO-NAT
@@ -78,6 +82,8 @@ add set ip kilo nat-dst { type ipv4_addr; flags interval; }
 add element ip kilo nat-dst { 192.168.100.0/24 }
 add set ip kilo mesh { type ipv4_addr; flags interval; }
 add element ip kilo mesh { 10.4.0.1/32, 10.42.0.0/16 }
+add set ip kilo location { type ipv4_addr; flags interval; }
+add element ip kilo location { 192.168.100.0/24, 192.168.200.0/24 }
 add set ip kilo forward { type ipv4_addr; flags interval; }
 add element ip kilo forward { 10.42.1.0/24 }
 add set ip kilo ipip { type ipv4_addr; flags interval; }
@@ -93,7 +99,7 @@ add rule ip kilo forward ip daddr @forward accept comment "Kilo: forward packets
 add rule ip kilo input ip protocol 4 ip saddr @ipip accept comment "Kilo: allow IPIP traffic"
 add rule ip kilo input ip protocol 4 drop comment "Kilo: reject other IPIP traffic"
 add rule ip kilo nat ip daddr @mesh return comment "Kilo: do not NAT packets destined for the mesh"
-add rule ip kilo nat snat to 192.0.2.10 comment "Kilo: SNAT to the egress IP of this node (192.0.2.10)"
+add rule ip kilo nat ip daddr != @location snat to 192.0.2.10 comment "Kilo: SNAT to the egress IP of this node (192.0.2.10)"
 add rule ip kilo nat masquerade comment "Kilo: NAT remaining packets"
 "#
     );

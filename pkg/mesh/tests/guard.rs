@@ -352,13 +352,32 @@ fn hostile_cluster() -> impl Strategy<Value = Snapshot> {
     })
 }
 
-/// `dst` may cover a protected address only as exactly that address's host route, and only when
-/// the address is an internal IP some node was allowed to keep (it is routed towards its owner).
+/// A protected address: an endpoint, or an address of a node (with the node's location).
 #[cfg(test)]
-fn check_dst(dst: &IpNet, protected: &[IpAddr], kept: &BTreeSet<IpAddr>) -> Result<(), String> {
-    for ip in protected.iter().filter(|ip| dst.contains(*ip)) {
-        if *dst != IpNet::from(*ip) || !kept.contains(ip) {
-            return Err(format!("{dst} covers the protected address {ip}"));
+struct Guarded {
+    ip: IpAddr,
+    location: String,
+    endpoint: bool,
+}
+
+/// `dst` may cover a protected address only as exactly that address's host route, when the
+/// address is an internal IP some node was allowed to keep (it is routed towards its owner), or
+/// as an allowed-location IP of the address's own location strictly containing it (the
+/// location's LAN, routed to the same location); never an endpoint otherwise.
+#[cfg(test)]
+fn check_dst(
+    dst: &IpNet,
+    protected: &[Guarded],
+    kept: &BTreeSet<IpAddr>,
+    lans: &BTreeSet<(String, IpNet)>,
+) -> Result<(), String> {
+    for g in protected.iter().filter(|g| dst.contains(&g.ip)) {
+        let host_route = *dst == IpNet::from(g.ip) && kept.contains(&g.ip);
+        let own_lan = !g.endpoint
+            && dst.prefix_len() < IpNet::from(g.ip).prefix_len()
+            && lans.contains(&(g.location.clone(), *dst));
+        if !host_route && !own_lan {
+            return Err(format!("{dst} covers the protected address {}", g.ip));
         }
     }
     match kilo_mesh::guard::reserved(dst) {
@@ -385,12 +404,20 @@ proptest! {
             let kept: BTreeSet<IpAddr> = clean.nodes.iter()
                 .flat_map(|n| n.internal_ips.iter().map(IpNet::addr))
                 .collect();
-            let protected: Vec<IpAddr> = s.nodes.iter().flat_map(|n| {
-                n.endpoint.iter().filter_map(kilo_mesh::Endpoint::ip)
-                    .chain(n.status_addresses.iter().copied())
-            }).chain(kept.iter().copied()).collect();
+            let lans: BTreeSet<(String, IpNet)> = clean.nodes.iter()
+                .flat_map(|n| n.allowed_location_ips.iter().map(|a| (n.location.clone(), *a)))
+                .collect();
+            let protected: Vec<Guarded> = s.nodes.iter().flat_map(|n| {
+                let g = |ip, endpoint| Guarded { ip, location: n.location.clone(), endpoint };
+                let kept_here = clean.nodes.iter().filter(|c| c.name == n.name)
+                    .flat_map(|c| c.internal_ips.iter().map(IpNet::addr));
+                n.endpoint.iter().filter_map(kilo_mesh::Endpoint::ip).map(move |ip| g(ip, true))
+                    .chain(n.status_addresses.iter().map(move |ip| g(*ip, false)))
+                    .chain(kept_here.map(move |ip| g(ip, false)))
+                    .collect::<Vec<_>>()
+            }).collect();
             for r in &p.network.routes {
-                if let Err(e) = check_dst(&r.dst, &protected, &kept) {
+                if let Err(e) = check_dst(&r.dst, &protected, &kept, &lans) {
                     prop_assert!(false, "{}: route {e}", me.name);
                 }
             }
@@ -400,7 +427,7 @@ proptest! {
             for peer in &wg.peers {
                 prop_assert!(keys.insert(peer.public_key), "{}: key shared by two peers", me.name);
                 for a in &peer.allowed_ips {
-                    if let Err(e) = check_dst(a, &protected, &kept) {
+                    if let Err(e) = check_dst(a, &protected, &kept, &lans) {
                         prop_assert!(false, "{}: AllowedIP of {} {e}", me.name, peer.name);
                     }
                     prop_assert!(allowed.insert(*a), "{}: AllowedIP {a} shared by two peers", me.name);
@@ -435,11 +462,7 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
     assert_eq!(gcp.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
     let zzz = t.segments.iter().find(|s| s.location == "zzz").unwrap();
     assert_ne!(zzz.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
-    let w: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let w = warning_lines(&t);
     assert_eq!(
         w,
         [

@@ -85,12 +85,87 @@ fn public_address_is_the_endpoint_unless_private_is_prioritised() {
     assert_eq!(endpoint(&wg(51820, false)), "203.0.113.7:51820");
     assert_eq!(endpoint(&wg(51820, true)), "10.0.0.5:51820");
     let mut inside = wg(51820, false);
-    inside.internal_cidrs = vec!["203.0.113.0/24".parse().unwrap()];
+    inside.internal_cidrs = vec!["10.0.0.0/8".parse().unwrap()];
     assert_eq!(
         discover(&host, &inside).iface.unwrap().as_str(),
-        "ens5",
+        "ens4",
         "--internal-cidr chooses"
     );
+    // As in Kilo, --internal-cidr filters private addresses; it never makes a public one private.
+    inside.internal_cidrs = vec!["203.0.113.0/24".parse().unwrap()];
+    let d = discover(&host, &inside);
+    assert_eq!((d.iface, d.internal), (None, vec![]));
+    assert_eq!(d.endpoint.unwrap().to_string(), "203.0.113.7:51820");
+}
+
+#[test]
+fn a_public_ipv4_is_never_the_private_ip() {
+    // Only public addresses (100.64/10 counts as public, as in Kilo): no private IP at all, not
+    // even the IPv6 address of that interface; the endpoint is the public address.
+    let public_only = HostFacts {
+        addresses: vec![
+            addr("ens4", "198.51.100.7/24"),
+            addr("ens4", "2001:db8::7/64"),
+            addr("ens5", "100.64.0.9/10"),
+        ],
+        default_iface: Some("ens4".parse().unwrap()),
+    };
+    let d = discover(&public_only, &wg(51820, false));
+    assert_eq!(
+        d,
+        Discovered {
+            iface: None,
+            internal: vec![],
+            endpoint: Some("198.51.100.7:51820".parse().unwrap()),
+        }
+    );
+    let d = discover(&public_only, &wg(51820, true));
+    assert_eq!(d.internal, vec![]);
+    assert_eq!(d.endpoint.unwrap().to_string(), "198.51.100.7:51820");
+    // The default-route interface is public only: the private address of another interface is
+    // the private IP (Kilo: private IPs of the default interface, then of any interface).
+    let mixed = HostFacts {
+        addresses: vec![addr("ens4", "198.51.100.7/24"), addr("ens5", "10.9.0.7/16")],
+        default_iface: Some("ens4".parse().unwrap()),
+    };
+    let d = discover(&mixed, &wg(51820, false));
+    assert_eq!(d.iface.unwrap().as_str(), "ens5");
+    assert_eq!(
+        d.internal,
+        vec!["10.9.0.7/16".parse::<ipnet::IpNet>().unwrap()]
+    );
+    assert_eq!(d.endpoint.unwrap().to_string(), "198.51.100.7:51820");
+}
+
+#[test]
+fn public_only_nodes_each_get_their_own_segment() {
+    let public_only = |ip: &str| HostFacts {
+        addresses: vec![addr("ens4", ip)],
+        default_iface: Some("ens4".parse().unwrap()),
+    };
+    let raw = [
+        N::new("p1", "hetzner", "198.51.100.1:51820", "", &["10.42.1.0/24"]),
+        N::new("p2", "hetzner", "198.51.100.2:51820", "", &["10.42.2.0/24"]),
+    ];
+    let mut s = snap(&raw.iter().collect::<Vec<_>>(), vec![]);
+    for (n, ip) in s
+        .nodes
+        .iter_mut()
+        .zip(["198.51.100.1/24", "198.51.100.2/24"])
+    {
+        let d = discover(&public_only(ip), &wg(51820, false));
+        let key = n.key.unwrap();
+        overlay(n, key, &d, NOW);
+    }
+    let t = Topology::new(
+        &s,
+        &"p1".parse().unwrap(),
+        Granularity::Location,
+        "10.4.0.0/16".parse().unwrap(),
+    )
+    .unwrap();
+    let keys: Vec<&str> = t.segments.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(keys, ["node:p1", "node:p2"]);
 }
 
 #[test]
@@ -198,6 +273,38 @@ fn notices_of_a_reconcile() {
         [reporter("node-a"), reporter("node-b"), reporter("node-c")],
         [false, false, true]
     );
+}
+
+#[test]
+fn peers_go_kilo_would_configure_are_events_on_the_peer() {
+    let nodes = kilo_example();
+    let peers = vec![
+        common::peer("twin", b'c', &["10.8.0.1/32"]),
+        common::peer("overlap", 0x70, &["10.42.0.0/24", "10.9.0.1/32"]),
+    ];
+    let s = snap(&nodes.iter().collect::<Vec<_>>(), peers);
+    let p = plan(&s, &settings("node-c"));
+    let me = "node-c".parse().unwrap();
+    let event = |peer: &str, message: &str| Notice {
+        target: Target::Peer(peer.to_owned()),
+        reason: "RefusedValue".to_owned(),
+        message: message.to_owned(),
+        warning: true,
+    };
+    assert_eq!(
+        notices(&me, &[], &p, &[], true),
+        [
+            event(
+                "overlap",
+                "spec.allowedIPs=10.42.0.0/24 refused: overlaps 10.42.0.0/24 of segment location:gcp (Go Kilo configures it)"
+            ),
+            event(
+                "twin",
+                "spec.publicKey=Y2NjY2Nj… refused: node node-c publishes this key; the Peer is ignored (Go Kilo configures it)"
+            ),
+        ]
+    );
+    assert_eq!(notices(&me, &[], &p, &[], false), []);
 }
 
 #[test]

@@ -32,6 +32,7 @@ add element ip kilo nat-src { 10.42.0.0/24 }
 add set ip kilo nat-dst { type ipv4_addr; flags interval; }
 add set ip kilo mesh { type ipv4_addr; flags interval; }
 add element ip kilo mesh { 10.0.0.1/32, 10.0.0.2/32, 10.4.11.93/32, 10.4.25.174/32, 10.42.0.0/24, 10.42.1.0/24, 10.42.2.0/24, 10.43.0.0/16, 172.31.0.3/32 }
+add set ip kilo location { type ipv4_addr; flags interval; }
 add set ip kilo forward { type ipv4_addr; flags interval; }
 add element ip kilo forward { 10.0.0.1/32, 10.0.0.2/32, 10.42.0.0/24, 10.42.1.0/24 }
 add chain ip kilo postrouting { type nat hook postrouting priority 100; policy accept; }
@@ -42,7 +43,7 @@ add rule ip kilo postrouting ip daddr @nat-dst jump nat comment "Kilo: jump to K
 add rule ip kilo forward ip saddr @forward accept comment "Kilo: forward packets from the location CIDRs"
 add rule ip kilo forward ip daddr @forward accept comment "Kilo: forward packets to the location CIDRs"
 add rule ip kilo nat ip daddr @mesh return comment "Kilo: do not NAT packets destined for the mesh"
-add rule ip kilo nat snat to 203.0.113.10 comment "Kilo: SNAT to the egress IP of this node (203.0.113.10)"
+add rule ip kilo nat ip daddr != @location snat to 203.0.113.10 comment "Kilo: SNAT to the egress IP of this node (203.0.113.10)"
 add rule ip kilo nat masquerade comment "Kilo: NAT remaining packets"
 "#
     );
@@ -54,6 +55,7 @@ add element ip6 kilo nat-src { fd00:42::/64 }
 add set ip6 kilo nat-dst { type ipv6_addr; flags interval; }
 add set ip6 kilo mesh { type ipv6_addr; flags interval; }
 add element ip6 kilo mesh { fd00:42::/64 }
+add set ip6 kilo location { type ipv6_addr; flags interval; }
 add set ip6 kilo forward { type ipv6_addr; flags interval; }
 add element ip6 kilo forward { fd00:42::/64 }
 add chain ip6 kilo postrouting { type nat hook postrouting priority 100; policy accept; }
@@ -64,7 +66,7 @@ add rule ip6 kilo postrouting ip6 daddr @nat-dst jump nat comment "Kilo: jump to
 add rule ip6 kilo forward ip6 saddr @forward accept comment "Kilo: forward packets from the location CIDRs"
 add rule ip6 kilo forward ip6 daddr @forward accept comment "Kilo: forward packets to the location CIDRs"
 add rule ip6 kilo nat ip6 daddr @mesh return comment "Kilo: do not NAT packets destined for the mesh"
-add rule ip6 kilo nat snat to 2001:db8::10 comment "Kilo: SNAT to the egress IP of this node (2001:db8::10)"
+add rule ip6 kilo nat ip6 daddr != @location snat to 2001:db8::10 comment "Kilo: SNAT to the egress IP of this node (2001:db8::10)"
 add rule ip6 kilo nat masquerade comment "Kilo: NAT remaining packets"
 "#
     );

@@ -195,19 +195,46 @@ fn peers_with_overlapping_allowed_ips() {
             "c-mesh=[10.7.0.1/32]"
         ]
     );
-    let warnings: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let warnings = warning_lines(&t);
     assert_eq!(
         warnings,
         [
-            "peer/b-second: allowed IP 10.5.0.1/32 already belongs to peer a-first; dropped",
-            "peer/c-mesh: allowed IP 10.42.1.0/24 overlaps the cluster's own ranges; dropped",
-            "peer/d-node-key: its public key is already used by a node or another peer; ignored",
-            "peer/e-empty: allowed IP 10.42.0.0/16 overlaps the cluster's own ranges; dropped",
+            "peer/b-second: spec.allowedIPs=10.5.0.1/32 refused: already an allowed IP of peer a-first",
+            "peer/c-mesh: spec.allowedIPs=10.42.1.0/24 refused: overlaps 10.42.1.0/24 of segment location:gcp (Go Kilo configures it)",
+            "peer/d-node-key: spec.publicKey=YWFhYWFh… refused: node node-a publishes this key; the Peer is ignored (Go Kilo configures it)",
             "peer/e-empty: no usable allowed IP; ignored",
+            "peer/e-empty: spec.allowedIPs=10.42.0.0/16 refused: overlaps 10.42.2.0/24 of segment location:aws (Go Kilo configures it)",
+        ]
+    );
+    // Each refusal is also a refused value on its Peer: an Event, a `kgctl check` finding.
+    let refused: Vec<(String, &str, &str)> = t
+        .rejected
+        .iter()
+        .map(|r| (format!("{:?}", r.object), r.field, r.value.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                "Peer(\"b-second\")".to_owned(),
+                "spec.allowedIPs",
+                "10.5.0.1/32"
+            ),
+            (
+                "Peer(\"c-mesh\")".to_owned(),
+                "spec.allowedIPs",
+                "10.42.1.0/24"
+            ),
+            (
+                "Peer(\"d-node-key\")".to_owned(),
+                "spec.publicKey",
+                "YWFhYWFh…"
+            ),
+            (
+                "Peer(\"e-empty\")".to_owned(),
+                "spec.allowedIPs",
+                "10.42.0.0/16"
+            ),
         ]
     );
 }
@@ -258,11 +285,7 @@ fn allowed_location_ips_that_overlap_are_dropped() {
         })
         .collect();
     assert_eq!(kept, [vec!["192.168.10.0/24".to_owned()], vec![]]);
-    let warnings: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let warnings = warning_lines(&t);
     assert_eq!(
         warnings,
         [

@@ -292,6 +292,7 @@ fn family_plan(spec: &NodeSpec, family: Family) -> FamilyFirewall {
         snat,
         forward: spec.forward.then(|| cidrs([nat_src.as_str()])),
         ipip: (family == Family::V4).then(|| cidrs(["192.168.0.2/32"])),
+        allowed_location: cidrs([nat_dst]),
     }
 }
 

@@ -61,7 +61,8 @@ impl Builder<'_> {
         });
     }
 
-    /// Routes `dst` through `gw` (a node of this location), encapsulated when needed.
+    /// Routes `dst` through `gw` (a node of this location), encapsulated when needed; always
+    /// `onlink`.
     fn via_node(&mut self, dst: IpNet, gw: &Node) {
         let Some(via) = gw.internal_ip(is_v6(&dst)).map(|n| n.addr()) else {
             self.warnings.push(Warning {
@@ -77,7 +78,9 @@ impl Builder<'_> {
             self.tunnel_peers.insert(via);
             self.route(dst, Some(via), Link::Tunnel, true, Table::Main);
         } else {
-            self.route(dst, Some(via), Link::Private, false, Table::Main);
+            // onlink, as in Kilo: with a /32 private address the gateway is never on a
+            // connected subnet, and the kernel refuses the route without it.
+            self.route(dst, Some(via), Link::Private, true, Table::Main);
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kilo_mesh::annotations::{RawNode, parse_node};
 use kilo_mesh::plan::{LocalFacts, NodePlan, Settings};
 use kilo_mesh::types::{Encapsulate, Granularity, TunnelKind};
-use kilo_mesh::{Node, Peer, Snapshot};
+use kilo_mesh::{Node, Peer, Snapshot, Topology};
 
 /// The time every fixture node was last seen.
 pub const NOW: i64 = 1_700_000_000;
@@ -148,4 +148,12 @@ pub fn kilo_example() -> Vec<N> {
             &["10.42.2.0/24"],
         ),
     ]
+}
+
+/// The topology's warnings as `subject: message` lines, in order.
+pub fn warning_lines(t: &Topology) -> Vec<String> {
+    t.warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.subject, w.message))
+        .collect()
 }

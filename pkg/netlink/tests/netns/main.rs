@@ -6,4 +6,6 @@ mod apply;
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod onlink;
+#[cfg(test)]
 mod vxlan;

@@ -19,6 +19,7 @@ struct Contents {
     mesh: Vec<IpNet>,
     forward: Option<Vec<IpNet>>,
     ipip: Option<Vec<IpNet>>,
+    allowed_location: Vec<IpNet>,
 }
 
 fn contents(topo: &Topology, settings: &Settings, ipip_peers: Option<&[IpAddr]>) -> Contents {
@@ -37,7 +38,12 @@ fn contents(topo: &Topology, settings: &Settings, ipip_peers: Option<&[IpAddr]>)
     c.mesh.extend(
         topo.segments
             .iter()
-            .flat_map(crate::topology::Segment::allowed_ips),
+            .flat_map(crate::topology::Segment::base_allowed_ips),
+    );
+    c.allowed_location.extend(
+        topo.segments
+            .iter()
+            .flat_map(|s| s.allowed_location_ips.iter().copied()),
     );
     c.mesh.extend(peer_ips);
     c.mesh
@@ -71,6 +77,7 @@ fn family_plan(family: Family, c: &Contents, snat: Option<IpAddr>) -> FamilyFire
             .as_deref()
             .filter(|_| family == Family::V4)
             .map(members),
+        allowed_location: members(&c.allowed_location),
     }
 }
 

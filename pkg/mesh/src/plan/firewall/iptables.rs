@@ -56,6 +56,7 @@ impl SetPurpose {
             Self::Mesh => "kilo-mesh",
             Self::Forward => "kilo-forward",
             Self::Ipip => "kilo-ipip",
+            Self::AllowedLocation => "kilo-location",
         };
         format!("{stem}-{}", family.as_str())
     }
@@ -233,8 +234,8 @@ fn jump(table: FwTable, chain: &str, rule: String, position: Position) -> JumpPl
     }
 }
 
-/// `KILO-NAT`: mesh destinations return, then SNAT to the egress address (when in force), then
-/// MASQUERADE.
+/// `KILO-NAT`: mesh destinations return, then SNAT to the egress address (when in force) of what
+/// is not bound for an allowed-location IP, then MASQUERADE.
 fn nat_chain(ff: &FamilyFirewall) -> ChainPlan {
     let mut rules = vec![rule(
         &set_match(SetPurpose::Mesh, ff.family, "dst"),
@@ -242,7 +243,15 @@ fn nat_chain(ff: &FamilyFirewall) -> ChainPlan {
         "RETURN",
     )];
     if let Some(ip) = ff.snat {
-        rules.push(rule("", comments::SNAT, &format!("SNAT --to-source {ip}")));
+        let not_location = format!(
+            "-m set ! --match-set {} dst",
+            SetPurpose::AllowedLocation.set_name(ff.family)
+        );
+        rules.push(rule(
+            &not_location,
+            comments::SNAT,
+            &format!("SNAT --to-source {ip}"),
+        ));
     }
     rules.push(rule("", comments::MASQUERADE, "MASQUERADE"));
     ChainPlan {

@@ -71,14 +71,17 @@ pub enum SetPurpose {
     Forward,
     /// Private IPs allowed to send IPIP to this node.
     Ipip,
+    /// Every location's allowed-location IPs: never SNATed to the egress IP (MASQUERADEd).
+    AllowedLocation,
 }
 
 impl SetPurpose {
     /// Every purpose, in rendering order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::NatSource,
         Self::NatDestination,
         Self::Mesh,
+        Self::AllowedLocation,
         Self::Forward,
         Self::Ipip,
     ];
@@ -122,7 +125,8 @@ pub struct FamilyFirewall {
     pub nat_source: BTreeSet<IpNet>,
     /// Destinations NATed on the way out (the location's allowed-location IPs).
     pub nat_destination: BTreeSet<IpNet>,
-    /// Destinations never NATed (the mesh: pods, nodes, WireGuard IPs, Peers, services).
+    /// Destinations never NATed (the mesh: pods, nodes, WireGuard IPs, Peers, services; not
+    /// allowed-location IPs, which are MASQUERADEd as in Kilo so a LAN host can answer).
     pub mesh: BTreeSet<IpNet>,
     /// The egress address NATed traffic leaves with (`SNAT` ahead of `MASQUERADE`), when an
     /// egress IP of this family is in force.
@@ -132,6 +136,10 @@ pub struct FamilyFirewall {
     /// IPIP encapsulation in use (IPv4 only): the private IPs allowed to send IPIP, every other
     /// IPIP packet dropped.
     pub ipip: Option<BTreeSet<IpNet>>,
+    /// Every location's allowed-location IPs, which the egress SNAT skips (they are
+    /// MASQUERADEd: a LAN host answers the address of the interface facing it, and a remote
+    /// location's leader routes the answer back into the mesh, which the egress IP is not in).
+    pub allowed_location: BTreeSet<IpNet>,
 }
 
 impl FamilyFirewall {
@@ -142,6 +150,7 @@ impl FamilyFirewall {
             (SetPurpose::NatSource, &self.nat_source),
             (SetPurpose::NatDestination, &self.nat_destination),
             (SetPurpose::Mesh, &self.mesh),
+            (SetPurpose::AllowedLocation, &self.allowed_location),
         ];
         out.extend(self.forward.as_ref().map(|f| (SetPurpose::Forward, f)));
         out.extend(self.ipip.as_ref().map(|i| (SetPurpose::Ipip, i)));

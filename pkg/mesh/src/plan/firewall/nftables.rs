@@ -98,6 +98,7 @@ pub const fn nft_set_name(purpose: SetPurpose) -> &'static str {
         SetPurpose::Mesh => "mesh",
         SetPurpose::Forward => "forward",
         SetPurpose::Ipip => "ipip",
+        SetPurpose::AllowedLocation => "location",
     }
 }
 
@@ -147,8 +148,8 @@ fn base_chain(
     }
 }
 
-/// `nat`: mesh destinations return, then SNAT to the egress address (when in force), then
-/// MASQUERADE.
+/// `nat`: mesh destinations return, then SNAT to the egress address (when in force) of what is
+/// not bound for an allowed-location IP, then MASQUERADE.
 fn nat_chain(ff: &FamilyFirewall) -> NftChain {
     let f = ff.family.nft_family();
     let mut rules = vec![rule(
@@ -156,7 +157,10 @@ fn nat_chain(ff: &FamilyFirewall) -> NftChain {
         format!("{f} daddr @mesh return"),
     )];
     if let Some(ip) = ff.snat {
-        rules.push(rule(snat_comment(ip), format!("snat to {ip}")));
+        rules.push(rule(
+            snat_comment(ip),
+            format!("{f} daddr != @location snat to {ip}"),
+        ));
     }
     rules.push(rule(comments::MASQUERADE, "masquerade".to_owned()));
     NftChain {
