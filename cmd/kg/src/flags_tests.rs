@@ -33,7 +33,7 @@ fn defaults_match_kilo() {
     assert_eq!(f.mesh.subnet.to_string(), "10.4.0.0/16");
     assert_eq!(f.resync_period, Duration::from_secs(30));
     let c = f.into_config().unwrap();
-    assert_eq!(c.listen.to_string(), "0.0.0.0:1107");
+    assert_eq!(c.listen, crate::listen::Listen::Any(1107));
     assert_eq!(c.flags.mesh.mtu, kilo_mesh::local::MtuSetting::Auto);
     assert_eq!(c.mesh.mtu, 1420);
 }
