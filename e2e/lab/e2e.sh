@@ -48,6 +48,9 @@ http_ok() {
     grep -q '^kilo_nodes 3$' <<< "$m" && grep -q '^kilo_leader 1$' <<< "$m" && grep -q '^kilo_peers 0$' <<< "$m" \
         && grep -q '^kilo_reconciles_total [1-9]' <<< "$m" && grep -q '^kilo_firewall_operations_total{' <<< "$m" \
         && grep -q '^kilo_wireguard_peer_handshake_age_seconds{peer="location:loc-b"}' <<< "$m" \
+        && grep -q '^kilo_wireguard_peer_receive_bytes_total{peer="location:loc-b"} [0-9]' <<< "$m" \
+        && grep -q '^kilo_iptables_operations_total{protocol="IPv4",operation="NewChain",table="nat",chain="KILO-NAT"} [1-9]' <<< "$m" \
+        && grep -q '^process_resident_memory_bytes [1-9]' <<< "$m" \
         && grep -q '^kilo_reconcile_duration_seconds_count [1-9]' <<< "$m" \
         && [ "$("$RUN" metrics 2 | awk '$1 == "kilo_leader" {print $2}')" = 0 ] || { echo "$m" | grep '^kilo_' | head -30; return 1; }
 }

@@ -3,24 +3,65 @@
 use super::*;
 
 #[test]
-fn durations() {
-    assert_eq!(
-        kilo_mesh::types::parse_duration("30s"),
-        Ok(Duration::from_secs(30))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("250ms"),
-        Ok(Duration::from_millis(250))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("2m"),
-        Ok(Duration::from_secs(120))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("45"),
-        Ok(Duration::from_secs(45))
-    );
-    assert!(kilo_mesh::types::parse_duration("1d").is_err());
+fn durations_take_go_forms_and_plain_seconds() {
+    let cases = [
+        ("30s", Duration::from_secs(30)),
+        ("1m30s", Duration::from_secs(90)),
+        ("500ms", Duration::from_millis(500)),
+        ("2h", Duration::from_secs(7200)),
+        ("1.5h", Duration::from_secs(5400)),
+        ("2h45m", Duration::from_secs(9900)),
+        ("1h2m3s4ms", Duration::from_millis(3_723_004)),
+        ("300us", Duration::from_micros(300)),
+        ("0s", Duration::ZERO),
+        ("45", Duration::from_secs(45)),
+        ("0", Duration::ZERO),
+    ];
+    for (s, want) in cases {
+        assert_eq!(kilo_mesh::types::parse_duration(s), Ok(want), "{s}");
+    }
+}
+
+#[test]
+fn durations_refuse_what_is_not_one() {
+    let cases = [
+        (
+            "",
+            "invalid duration \"\" (value was empty); want a Go duration such as 1m30s, 500ms or 2h",
+        ),
+        (
+            "-1s",
+            "invalid duration \"-1s\" (expected number at 0); want a Go duration such as 1m30s, 500ms or 2h",
+        ),
+        (
+            "1x",
+            "invalid duration \"1x\" (unknown time unit \"x\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)); want a Go duration such as 1m30s, 500ms or 2h",
+        ),
+        (
+            "s",
+            "invalid duration \"s\" (expected number at 0); want a Go duration such as 1m30s, 500ms or 2h",
+        ),
+        (
+            "99999999999999999999",
+            "invalid duration \"99999999999999999999\": too large",
+        ),
+    ];
+    for (s, want) in cases {
+        assert_eq!(
+            kilo_mesh::types::parse_duration(s),
+            Err(want.to_owned()),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn resync_period_takes_a_go_duration_from_the_flag_and_the_environment() {
+    let f = Flags::try_parse_from(["kg", "--hostname", "n1", "--resync-period", "1m30s"]).unwrap();
+    assert_eq!(f.resync_period, Duration::from_secs(90));
+    let f = Flags::try_parse_from(["kg", "--hostname", "n1", "--resync-period=45"]).unwrap();
+    assert_eq!(f.resync_period, Duration::from_secs(45));
+    assert!(Flags::try_parse_from(["kg", "--resync-period", "soon"]).is_err());
 }
 
 #[test]

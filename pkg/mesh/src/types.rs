@@ -474,23 +474,23 @@ impl TunnelKind {
     }
 }
 
-/// Parses a duration flag as Kilo writes them: `30s`, `500ms`, `2m`, `1h` or plain seconds.
+/// Parses a duration flag as Kilo (Go's `time.ParseDuration`) writes them: `30s`, `1m30s`,
+/// `500ms`, `1.5h`, `2h45m`, `300us`; plain seconds (`45`) are kept for older kilo-rs manifests.
+/// The parser is `humantime`'s, which also takes spaces and longer units (`1m 30s`, `2 days`).
 ///
 /// # Errors
-/// Not a whole number with one of those units.
+/// Neither plain seconds nor a duration, or a negative one.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "s" => Ok(std::time::Duration::from_secs(n)),
-        "m" => Ok(std::time::Duration::from_secs(n * 60)),
-        "h" => Ok(std::time::Duration::from_secs(n * 3600)),
-        _ => Err(format!("invalid duration unit in {s:?} (ms, s, m or h)")),
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| format!("invalid duration {s:?}: too large"));
     }
+    humantime::parse_duration(s).map_err(|e| {
+        format!("invalid duration {s:?} ({e}); want a Go duration such as 1m30s, 500ms or 2h")
+    })
 }
 
 /// A preshared key. Redacted in `Debug` and in serialized plans; only adapters read the bytes.
