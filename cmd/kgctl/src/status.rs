@@ -5,23 +5,35 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use kilo_mesh::views::status::{ClusterStatus, FamilyEgress, NodeStatus, cluster_status};
 use serde_json::json;
 
 use crate::manifests::{self, NodeProblem, Rejected};
-use crate::plan::Output;
 use crate::source::SourceArgs;
+
+/// `-o` of `kgctl status`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusOutput {
+    /// Readable tables.
+    Text,
+    /// The tables with each node's segment and private IPs too.
+    Wide,
+    /// Stable JSON.
+    Json,
+    /// The JSON document as YAML.
+    Yaml,
+}
 
 /// Arguments of `kgctl status`.
 #[derive(Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    source: SourceArgs,
+    pub source: SourceArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    output: Output,
+    output: StatusOutput,
 }
 
 /// Runs `kgctl status` and returns what to print.
@@ -29,27 +41,43 @@ pub fn run(a: &StatusArgs) -> Result<String> {
     let c = a.source.load()?;
     let status = cluster_status(&c.snapshot, c.granularity, c.subnet);
     Ok(match a.output {
-        Output::Text => text(&status, &c.problems, &c.rejected),
-        Output::Json => json(&status, &c.problems, &c.rejected)?,
+        StatusOutput::Text => text(&status, &c.problems, &c.rejected, false),
+        StatusOutput::Wide => text(&status, &c.problems, &c.rejected, true),
+        StatusOutput::Json | StatusOutput::Yaml => crate::output::document(
+            &json(&status, &c.problems, &c.rejected),
+            a.output == StatusOutput::Yaml,
+        )?,
     })
 }
 
-fn text(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected]) -> String {
-    let mut rows = vec![
-        [
-            "NODE",
-            "LOCATION",
-            "ROLE",
-            "MESH",
-            "ENDPOINT",
-            "WIREGUARD-IP",
-            "POD-CIDRS",
-            "LAST-SEEN",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+fn text(
+    status: &ClusterStatus,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+    wide: bool,
+) -> String {
+    let mut header = vec![
+        "NODE",
+        "LOCATION",
+        "ROLE",
+        "MESH",
+        "ENDPOINT",
+        "WIREGUARD-IP",
+        "POD-CIDRS",
+        "LAST-SEEN",
     ];
-    rows.extend(status.nodes.iter().map(node_row));
+    if wide {
+        header.extend(["SEGMENT", "INTERNAL-IPS"]);
+    }
+    let mut rows = vec![header.into_iter().map(str::to_owned).collect()];
+    rows.extend(status.nodes.iter().map(|n| {
+        let mut row = node_row(n);
+        if wide {
+            row.push(n.segment.clone().unwrap_or_else(|| "-".to_owned()));
+            row.push(join(&n.internal_ips));
+        }
+        row
+    }));
     let mut out = table(&rows);
     out.push_str("\nEGRESS (source address of pod traffic leaving the cluster)\n");
     let mut egress = Vec::new();
@@ -169,15 +197,16 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn json(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected]) -> Result<String> {
-    let doc = json!({
+fn json(
+    status: &ClusterStatus,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+) -> serde_json::Value {
+    json!({
         "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
         "kind": "ClusterStatus",
         "status": status,
         "annotationProblems": problems,
         "rejectedPeers": rejected,
-    });
-    let mut s = serde_json::to_string_pretty(&doc)?;
-    s.push('\n');
-    Ok(s)
+    })
 }
