@@ -35,10 +35,10 @@ impl Shared {
     }
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+/// `registry` as OpenMetrics text (kg's `/metrics`, and `kg webhook`'s).
+pub fn encode_metrics(registry: &Mutex<Registry>) -> Response {
     let mut body = String::new();
-    let ok = s
-        .registry
+    let ok = registry
         .lock()
         .map(|r| prometheus_client::encoding::text::encode(&mut body, &r).is_ok())
         .unwrap_or(false);
@@ -53,6 +53,10 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
         body,
     )
         .into_response()
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    encode_metrics(&s.registry)
 }
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {

@@ -90,14 +90,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// kg's tokio runtime: two worker threads.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
 /// Runs the node daemon until SIGTERM/SIGINT.
 fn daemon(flags: Flags) -> Result<()> {
-    flags.into_config().and_then(|cfg| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("starting the runtime")?
-            .block_on(run(cfg))
-    })
+    flags
+        .into_config()
+        .and_then(|cfg| runtime()?.block_on(run(cfg)))
 }

@@ -6,10 +6,14 @@ use super::*;
 fn exposition(registry: &Registry) -> Vec<String> {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
-    text.lines()
+    // a family's series come in hash order: sort the lines
+    let mut lines: Vec<String> = text
+        .lines()
         .filter(|l| l.contains("bytes") || l.contains("errors"))
         .map(str::to_owned)
-        .collect()
+        .collect();
+    lines.sort();
+    lines
 }
 
 #[test]
@@ -29,14 +33,14 @@ fn peer_bytes_are_counters_holding_wireguards_count_and_errors_use_kilos_events(
         exposition(&registry),
         [
             "# HELP kilo_errors Errors by kind.",
+            "# HELP kilo_wireguard_peer_receive_bytes Bytes received from a peer (WireGuard's counter).",
+            "# HELP kilo_wireguard_peer_transmit_bytes Bytes sent to a peer (WireGuard's counter).",
             "# TYPE kilo_errors counter",
+            "# TYPE kilo_wireguard_peer_receive_bytes counter",
+            "# TYPE kilo_wireguard_peer_transmit_bytes counter",
             "kilo_errors_total{event=\"checkin\"} 2",
             "kilo_errors_total{event=\"cleanUp\"} 1",
-            "# HELP kilo_wireguard_peer_receive_bytes Bytes received from a peer (WireGuard's counter).",
-            "# TYPE kilo_wireguard_peer_receive_bytes counter",
             "kilo_wireguard_peer_receive_bytes_total{peer=\"location:loc-b\"} 4500",
-            "# HELP kilo_wireguard_peer_transmit_bytes Bytes sent to a peer (WireGuard's counter).",
-            "# TYPE kilo_wireguard_peer_transmit_bytes counter",
             "kilo_wireguard_peer_transmit_bytes_total{peer=\"location:loc-b\"} 18446744073709551615",
         ]
     );

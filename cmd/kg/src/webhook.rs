@@ -146,17 +146,7 @@ async fn validate(
 }
 
 async fn metrics(State(w): State<Arc<Webhook>>) -> Response {
-    let mut body = String::new();
-    let ok = w
-        .registry
-        .lock()
-        .map(|r| prometheus_client::encoding::text::encode(&mut body, &r).is_ok())
-        .unwrap_or(false);
-    if !ok {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed").into_response();
-    }
-    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, kind)], body).into_response()
+    crate::http::encode_metrics(&w.registry)
 }
 
 /// The HTTPS routes: `POST /validate`.
@@ -253,12 +243,7 @@ async fn serve(args: &WebhookArgs) -> Result<()> {
 
 /// Runs `kg webhook` until SIGTERM/SIGINT.
 pub fn run(args: &WebhookArgs) -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?
-        .block_on(serve(args))
+    crate::runtime()?.block_on(serve(args))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use kilo_mesh::{NodeName, Snapshot};
+use kilo_mesh::NodeName;
+use kilo_mesh::views::showconf::cluster_view;
 
 use crate::plan::{offline_now, wall_clock};
 use crate::source::SourceArgs;
@@ -18,21 +19,6 @@ pub struct GraphArgs {
     hostname: Option<String>,
 }
 
-/// The first ready node by name.
-fn first_ready(snapshot: &Snapshot) -> Result<NodeName> {
-    let mut ready: Vec<&NodeName> = snapshot
-        .nodes
-        .iter()
-        .filter(|n| n.is_ready(snapshot.now))
-        .map(|n| &n.name)
-        .collect();
-    ready.sort();
-    ready
-        .first()
-        .map(|n| (*n).clone())
-        .context("did not find any valid Kilo nodes in the cluster")
-}
-
 /// Runs `kgctl graph` and returns the DOT text.
 pub fn run(a: &GraphArgs) -> Result<String> {
     let mut c = a.source.load()?;
@@ -40,11 +26,14 @@ pub fn run(a: &GraphArgs) -> Result<String> {
         // manifests are a moment of the past: judge them at their newest heartbeat, as plan does
         c.snapshot.now = offline_now(&c.snapshot.nodes, wall_clock(), &mut Vec::new());
     }
-    let hostname = match &a.hostname {
-        Some(h) => h.parse().context("--hostname")?,
-        None => first_ready(&c.snapshot)?,
+    let topo = match &a.hostname {
+        Some(h) => {
+            let hostname: NodeName = h.parse().context("--hostname")?;
+            kilo_mesh::Topology::new(&c.snapshot, &hostname, c.granularity, c.subnet)
+                .with_context(|| format!("computing the topology from node {hostname}"))?
+        }
+        None => cluster_view(&c.snapshot, c.granularity, c.subnet)
+            .context("did not find any valid Kilo nodes in the cluster")?,
     };
-    let topo = kilo_mesh::Topology::new(&c.snapshot, &hostname, c.granularity, c.subnet)
-        .with_context(|| format!("computing the topology from node {hostname}"))?;
     Ok(kilo_mesh::views::graph::to_dot(&topo))
 }
