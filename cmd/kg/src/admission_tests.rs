@@ -176,6 +176,8 @@ fn malformed_reviews_are_bad_requests() {
     let spec_not_object =
         br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"metadata":{"name":"p"},"spec":"x"}}}"#;
     assert!(bad(spec_not_object).starts_with("could not unmarshal extension to peer spec: "));
+    let allowed_null = review_of(&json!({"allowedIPs": null, "publicKey": KEY}));
+    assert!(bad(&allowed_null).starts_with("could not unmarshal extension to peer spec: "));
     let keepalive_string = review_of(
         &json!({"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY, "persistentKeepalive": "10"}),
     );
