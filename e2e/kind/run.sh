@@ -131,7 +131,7 @@ multi_cluster() {  # this cluster's segment as a Peer of another cluster: the CR
 }
 http_handlers() {
     local node=${CLUSTER}-control-plane p
-    for p in /healthz /readyz /metrics /graph '/graph?format=svg'; do
+    for p in /health /healthz /readyz /metrics /graph '/graph?format=dot'; do
         docker exec "$node" curl -sf -o /dev/null "http://127.0.0.1:1107$p" || { echo "GET $p failed"; return 1; }
     done
     docker exec "$node" curl -sf http://127.0.0.1:1107/metrics | grep -q '^kilo_nodes 3$' || { echo "kilo_nodes is not 3"; return 1; }
@@ -171,7 +171,7 @@ check "back to the location mesh: every pod reaches every pod" location_mesh
 check "egress-ip: the annotation shows in kgctl status" egress_ip
 check "a Peer reaches the leader's kilo0; kgctl showconf peer prints its configuration" peers
 check "multi-cluster: kgctl showconf node --as-peer is a Peer the API server accepts" multi_cluster
-check "the HTTP handlers: /healthz, /readyz, /metrics, /graph (DOT, SVG)" http_handlers
+check "the HTTP handlers: /health, /healthz, /readyz, /metrics, /graph (SVG, DOT)" http_handlers
 check "kgctl connect: this host joins as a Peer, reaches a pod, and leaves" connect
 check "kgctl check --probe: no problems" check_probe
 report

@@ -51,21 +51,28 @@ http_ok() {
     grep -q '^kilo_nodes 3$' <<< "$m" && grep -q '^kilo_leader 1$' <<< "$m" && grep -q '^kilo_peers 0$' <<< "$m" \
         && grep -q '^kilo_reconciles_total [1-9]' <<< "$m" && grep -q '^kilo_firewall_operations_total{' <<< "$m" \
         && grep -q '^kilo_wireguard_peer_handshake_age_seconds{peer="location:loc-b"}' <<< "$m" \
+        && grep -q '^kilo_wireguard_peer_receive_bytes_total{peer="location:loc-b"} [0-9]' <<< "$m" \
+        && grep -q '^kilo_iptables_operations_total{protocol="IPv4",operation="NewChain",table="nat",chain="KILO-NAT"} [1-9]' <<< "$m" \
+        && grep -q '^process_resident_memory_bytes [1-9]' <<< "$m" \
         && grep -q '^kilo_reconcile_duration_seconds_count [1-9]' <<< "$m" \
         && [ "$("$RUN" metrics 2 | awk '$1 == "kilo_leader" {print $2}')" = 0 ] || { echo "$m" | grep '^kilo_' | head -30; return 1; }
 }
 http_and_ready() { { poll 20 http_ok || http_ok; } && "$RUN" wait-ready 5; }
 check "/metrics shows the SPEC metrics with sane values; /readyz is ready" http_and_ready
 
-graph_ok() {
-    local dot svg bad
-    dot=$("$RUN" http 1 /graph)
+graph_ok() {  # Kilo's /graph: format=dot|gv is the DOT text, no format is SVG, unknown ones a 500
+    local dot svg png bad health
+    health=$("$RUN" http 1 /health)
+    [ "$health" = "200 -" ] || { echo "/health: $health"; return 1; }
+    dot=$("$RUN" http 1 '/graph?format=dot')
     grep -q '^200 text/vnd.graphviz' <<< "$dot" && grep -q 'digraph\|graph' <<< "$dot" \
         && grep -q 'n1' <<< "$dot" && grep -q 'n3' <<< "$dot" || { echo "dot: $dot"; return 1; }
-    svg=$("$RUN" http 1 '/graph?format=svg')
+    svg=$("$RUN" http 1 /graph)
     grep -q '^200 image/svg+xml' <<< "$svg" && grep -q '<svg' <<< "$svg" || { head -3 <<< "$svg"; return 1; }
-    bad=$("$RUN" http 1 '/graph?format=png')
-    grep -q '^400 ' <<< "$bad" || { echo "format=png: $bad"; return 1; }
+    png=$("$RUN" http 1 '/graph?format=png&layout=dot' | sed -n 1p)  # sed reads it all: no SIGPIPE
+    [ "$png" = "200 image/png" ] || { echo "format=png: $png"; return 1; }
+    bad=$("$RUN" http 1 '/graph?format=jpeg')
+    grep -q '^500 ' <<< "$bad" && grep -q '^unsupported format$' <<< "$bad" || { echo "format=jpeg: $bad"; return 1; }
 }
 allowed_ips_of() {  # "key allowed-ip" pairs, sorted, from `wg show allowed-ips`-style lines on stdin
     awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | sort
@@ -81,7 +88,7 @@ showconf_matches_device() {
 }
 check "kgctl showconf node (from the API server) equals each leader's kilo0; a follower is refused" showconf_matches_device
 
-check "/graph serves the topology as DOT and (Graphviz installed) SVG; other formats get 400" graph_ok
+check "/health is 200; /graph serves DOT, SVG by default and PNG as Kilo does; unknown formats get 500" graph_ok
 
 # ---------------------------------------------------------------- plan == state
 plan_matches_state() {

@@ -180,7 +180,7 @@ cmd_up() {
 
 result() {
     log "kgctl graph (as seen from n1)"
-    kgctl graph --hostname n1 --encapsulate never
+    kgctl graph --hostname n1
     log "kgctl status"
     kgctl status
     log "pod-to-pod reachability"

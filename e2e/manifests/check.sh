@@ -26,7 +26,7 @@ check "kubernetes-validate $VALIDATE_VERSION in a venv ($VENV)" venv
 # name -> directory; each rendered into $OUT/name.yaml
 declare -A KUSTOMIZATIONS=(
     [kubeadm]=deploy/kubeadm [k3s]=deploy/k3s [userspace]=deploy/userspace [kind]=deploy/kind
-    [lab]=e2e/lab/pod [podmonitor]=e2e/manifests/with-podmonitor
+    [lab]=e2e/lab/pod [podmonitor]=e2e/manifests/with-podmonitor [webhook]=deploy/webhook
 )
 render_all() {
     local n rc=0
@@ -69,6 +69,18 @@ flag_check_catches() {  # the check above is not vacuous: a misspelt flag and va
     ! grep -qE -- "(^|[ ,])KILO_CLEANUP([=[ ]|$)" <<< "$help" || { echo "KILO_CLEANUP found"; return 1; }
 }
 check "the flag check tells a misspelt flag or variable from a real one" flag_check_catches
+
+webhook_flags_exist() {  # every flag and KILO_* variable of the kg webhook container is one kg webhook --help lists
+    local help f n=0
+    help=$("$KG" webhook --help) || { echo "cannot run $KG webhook --help"; return 1; }
+    while read -r f; do
+        [ -n "$f" ] || continue
+        n=$((n + 1))
+        grep -qE -- "(^|[ ,])$f([=[ ]|$)" <<< "$help" || { echo "kg webhook has no $f"; return 1; }
+    done < <(python3 "$ROOT/e2e/manifests/kg-uses.py" --webhook "$OUT/webhook.yaml")
+    [ "$n" -ge 4 ] || { echo "found $n webhook flags in deploy/webhook, want the 4 it sets"; return 1; }
+}
+check "every flag and KILO_* variable of the kg webhook Deployment is one kg webhook --help lists" webhook_flags_exist
 
 check "the PodMonitor selects the kg pods and scrapes their metrics port" python3 "$ROOT/e2e/manifests/kg-uses.py" --podmonitor "$OUT/podmonitor.yaml"
 check "manifests/kilo-rs-*.yaml are what deploy/* render (e2e/manifests/render.sh --check)" bash "$ROOT/e2e/manifests/render.sh" --check

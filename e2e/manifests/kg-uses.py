@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """kg-uses.py RENDERED.yaml - prints every --flag and KILO_* variable the kg containers of the
 DaemonSets in a rendered manifest use, one a line (for check.sh to look up in kg --help).
+kg-uses.py --webhook RENDERED.yaml - the same for the `kg webhook` containers of Deployments
+(for check.sh to look up in kg webhook --help).
 kg-uses.py --podmonitor RENDERED.yaml - exit 0 when every PodMonitor selects the pods of a kg
 DaemonSet in the same namespace and scrapes a port the kg container declares. Needs PyYAML."""
 import sys
@@ -22,8 +24,17 @@ def kg_containers(objects):
                 yield d, c
 
 
-def uses(path):
-    for _, c in kg_containers(docs(path)):
+def webhook_containers(objects):
+    for d in objects:
+        if d["kind"] != "Deployment":
+            continue
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            if c.get("command", [""])[0].endswith("/kg") and c.get("args", [""])[0] == "webhook":
+                yield d, c
+
+
+def uses(path, containers=kg_containers):
+    for _, c in containers(docs(path)):
         for a in c.get("command", [])[1:] + c.get("args", []):
             if a.startswith("--"):
                 print(a.split("=", 1)[0])
@@ -58,6 +69,9 @@ def podmonitor(path):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--podmonitor":
         sys.exit(podmonitor(sys.argv[2]))
+    if len(sys.argv) == 3 and sys.argv[1] == "--webhook":
+        uses(sys.argv[2], webhook_containers)
+        sys.exit(0)
     if len(sys.argv) == 2:
         uses(sys.argv[1])
         sys.exit(0)

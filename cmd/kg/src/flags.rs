@@ -1,7 +1,6 @@
 //! kg's command line: Kilo's flag names and defaults, each also readable from a `KILO_*`
 //! environment variable, validated once into the typed [`Config`].
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,6 +8,8 @@ use anyhow::{Context as _, Result};
 use clap::{ArgAction, Parser, ValueEnum};
 use kilo_mesh::flags::MeshFlags;
 use kilo_mesh::types::{NodeName, WireGuardBackend};
+
+use crate::listen::{Listen, parse_listen};
 
 /// Where kg reads Nodes and Peers from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -34,11 +35,30 @@ pub enum LogLevel {
     None,
 }
 
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, `span`).
+    Json,
+}
+
+/// kg's subcommands; without one kg runs the node daemon.
+#[derive(clap::Subcommand, Debug)]
+pub enum KgCommand {
+    /// Serve Kilo's validating admission webhook for Peers over HTTPS.
+    Webhook(crate::webhook::WebhookArgs),
+}
+
 /// kg, the kilo-rs node daemon.
 #[derive(Parser, Debug)]
 #[command(name = "kg", version = env!("KILO_VERSION"), about)]
 #[allow(clippy::struct_excessive_bools, reason = "one field per boolean flag")]
 pub struct Flags {
+    /// A subcommand instead of the daemon.
+    #[command(subcommand)]
+    pub command: Option<KgCommand>,
     /// The flags that decide the plan, shared with `kgctl plan`.
     #[command(flatten)]
     pub mesh: MeshFlags,
@@ -73,16 +93,32 @@ pub struct Flags {
     /// kubeconfig path [default: $KUBECONFIG, ~/.kube/config, else the in-cluster config].
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
-    /// Address for /metrics, /healthz, /readyz, /graph.
+    /// Address for /metrics, /health, /healthz, /readyz, /graph (`:PORT`: IPv6 and IPv4).
     #[arg(long, env = "KILO_LISTEN", default_value = ":1107")]
     pub listen: String,
     /// Log level.
-    #[arg(long, env = "KILO_LOG_LEVEL", value_enum, default_value = "info")]
+    #[arg(
+        long,
+        env = "KILO_LOG_LEVEL",
+        value_enum,
+        default_value = "info",
+        global = true
+    )]
     pub log_level: LogLevel,
+    /// Log format on stderr.
+    #[arg(
+        long,
+        env = "KILO_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// API server address (overrides the kubeconfig's).
     #[arg(long, env = "KILO_MASTER")]
     pub master: Option<String>,
-    /// Full reconcile period even without events.
+    /// Full reconcile period even without events: a Go duration (`1m30s`, `500ms`, `2h`) or
+    /// plain seconds.
     #[arg(long, env = "KILO_RESYNC_PERIOD", default_value = "30s", value_parser = kilo_mesh::types::parse_duration)]
     pub resync_period: Duration,
     /// WireGuard backend.
@@ -105,16 +141,6 @@ pub struct Flags {
     pub key_file: PathBuf,
 }
 
-/// `:1107` means every address.
-pub fn parse_listen(s: &str) -> Result<SocketAddr> {
-    let full = if s.starts_with(':') {
-        format!("0.0.0.0{s}")
-    } else {
-        s.to_owned()
-    };
-    full.parse().with_context(|| format!("--listen {s:?}"))
-}
-
 /// Validated settings of the daemon beyond the mesh [`kilo_mesh::Settings`].
 pub struct Config {
     /// The flags as given.
@@ -124,7 +150,7 @@ pub struct Config {
     /// Mesh settings; the MTU is resolved again once the underlay's is known.
     pub mesh: kilo_mesh::Settings,
     /// HTTP address.
-    pub listen: SocketAddr,
+    pub listen: Listen,
 }
 
 impl Flags {
@@ -136,7 +162,7 @@ impl Flags {
         };
         let hostname: NodeName = host.parse().context("--hostname")?;
         let mesh = self.mesh.settings(hostname.clone(), None)?;
-        let listen = parse_listen(&self.listen)?;
+        let listen = parse_listen("--listen", &self.listen)?;
         Ok(Config {
             flags: self,
             hostname,

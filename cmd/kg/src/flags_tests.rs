@@ -3,24 +3,12 @@
 use super::*;
 
 #[test]
-fn durations() {
-    assert_eq!(
-        kilo_mesh::types::parse_duration("30s"),
-        Ok(Duration::from_secs(30))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("250ms"),
-        Ok(Duration::from_millis(250))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("2m"),
-        Ok(Duration::from_secs(120))
-    );
-    assert_eq!(
-        kilo_mesh::types::parse_duration("45"),
-        Ok(Duration::from_secs(45))
-    );
-    assert!(kilo_mesh::types::parse_duration("1d").is_err());
+fn resync_period_takes_a_go_duration_from_the_flag_and_the_environment() {
+    let f = Flags::try_parse_from(["kg", "--hostname", "n1", "--resync-period", "1m30s"]).unwrap();
+    assert_eq!(f.resync_period, Duration::from_secs(90));
+    let f = Flags::try_parse_from(["kg", "--hostname", "n1", "--resync-period=45"]).unwrap();
+    assert_eq!(f.resync_period, Duration::from_secs(45));
+    assert!(Flags::try_parse_from(["kg", "--resync-period", "soon"]).is_err());
 }
 
 #[test]
@@ -33,7 +21,7 @@ fn defaults_match_kilo() {
     assert_eq!(f.mesh.subnet.to_string(), "10.4.0.0/16");
     assert_eq!(f.resync_period, Duration::from_secs(30));
     let c = f.into_config().unwrap();
-    assert_eq!(c.listen.to_string(), "0.0.0.0:1107");
+    assert_eq!(c.listen, crate::listen::Listen::Any(1107));
     assert_eq!(c.flags.mesh.mtu, kilo_mesh::local::MtuSetting::Auto);
     assert_eq!(c.mesh.mtu, 1420);
 }

@@ -1,7 +1,7 @@
-//! kg's HTTP endpoints: `/metrics`, `/healthz`, `/readyz` (ready after the first successful
-//! apply), `/graph?format=dot|svg` (svg when Graphviz `dot` is installed).
+//! kg's HTTP endpoints: `/metrics`, `/health` (Kilo's), `/healthz`, `/readyz` (ready after the
+//! first successful apply), `/graph?format=&layout=` (Kilo's formats and layouts, rendered by
+//! Graphviz `dot`). Does I/O (the listener, `dot`).
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -11,7 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::registry::Registry;
-use serde_json::Value;
+
+use crate::listen::Listen;
 
 /// State shared between the reconcile loop and the HTTP server.
 pub struct Shared {
@@ -23,10 +24,21 @@ pub struct Shared {
     pub graph: RwLock<Option<String>>,
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+impl Shared {
+    /// Not ready, no topology yet.
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            registry: Mutex::new(registry),
+            ready: AtomicBool::new(false),
+            graph: RwLock::new(None),
+        }
+    }
+}
+
+/// `registry` as OpenMetrics text (kg's `/metrics`, and `kg webhook`'s).
+pub fn encode_metrics(registry: &Mutex<Registry>) -> Response {
     let mut body = String::new();
-    let ok = s
-        .registry
+    let ok = registry
         .lock()
         .map(|r| prometheus_client::encoding::text::encode(&mut body, &r).is_ok())
         .unwrap_or(false);
@@ -43,6 +55,10 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
+async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    encode_metrics(&s.registry)
+}
+
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if s.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ok\n").into_response()
@@ -55,35 +71,80 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn graph(
-    State(s): State<Arc<Shared>>,
-    Query(q): Query<serde_json::Map<String, Value>>,
-) -> Response {
+/// Graphviz output formats `/graph?format=` accepts besides `dot`/`gv` (Kilo's list), with the
+/// content type of each.
+const GRAPH_FORMATS: [(&str, &str); 7] = [
+    ("svg", "image/svg+xml"),
+    ("png", "image/png"),
+    ("bmp", "image/bmp"),
+    ("fig", "application/x-xfig"),
+    ("gif", "image/gif"),
+    ("json", "application/json"),
+    ("ps", "application/postscript"),
+];
+
+/// Graphviz layout engines `/graph?layout=` accepts (Kilo's list).
+const GRAPH_LAYOUTS: [&str; 5] = ["circo", "dot", "neato", "twopi", "fdp"];
+
+/// An error the way Go's `http.Error` writes it: plain text ending in a newline.
+fn plain_error(status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        format!("{msg}\n"),
+    )
+        .into_response()
+}
+
+/// The first value of query parameter `key`, empty when absent (Go's `Query().Get`).
+fn first<'q>(q: &'q [(String, String)], key: &str) -> &'q str {
+    q.iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `/graph` as Kilo serves it: `format` `dot`/`gv` (the DOT text) or a Graphviz format rendered
+/// by `dot` (default `svg`), `layout` one of [`GRAPH_LAYOUTS`] (default `circo`); anything else is
+/// a 500 "unsupported format"/"unsupported layout", as in Kilo.
+async fn graph(State(s): State<Arc<Shared>>, Query(q): Query<Vec<(String, String)>>) -> Response {
     let Some(dot) = s.graph.read().ok().and_then(|g| g.clone()) else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no topology yet\n").into_response();
+        return plain_error(StatusCode::SERVICE_UNAVAILABLE, "no topology yet");
     };
-    match q.get("format").and_then(Value::as_str).unwrap_or("dot") {
-        "dot" | "gv" => ([(header::CONTENT_TYPE, "text/vnd.graphviz")], dot).into_response(),
-        "svg" => match render_svg(dot).await {
-            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
-            Err(e) => (
-                StatusCode::NOT_IMPLEMENTED,
-                format!("svg needs Graphviz dot: {e}\n"),
-            )
-                .into_response(),
-        },
-        other => (
-            StatusCode::BAD_REQUEST,
-            format!("unsupported format {other:?}; use dot or svg\n"),
-        )
-            .into_response(),
+    let format = match first(&q, "format") {
+        "" => "svg",
+        "dot" | "gv" => {
+            return ([(header::CONTENT_TYPE, "text/vnd.graphviz")], dot).into_response();
+        }
+        f => f,
+    };
+    let Some((format, mime)) = GRAPH_FORMATS.into_iter().find(|(f, _)| *f == format) else {
+        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "unsupported format");
+    };
+    let layout = match first(&q, "layout") {
+        "" => "circo",
+        l => l,
+    };
+    let Some(layout) = GRAPH_LAYOUTS.into_iter().find(|l| *l == layout) else {
+        return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "unsupported layout");
+    };
+    match render(dot, layout, format).await {
+        Ok(out) => ([(header::CONTENT_TYPE, mime)], out).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, format, layout, "rendering the graph with dot failed");
+            plain_error(StatusCode::INTERNAL_SERVER_ERROR, "unable to render graph")
+        }
     }
 }
 
-async fn render_svg(dot: String) -> std::io::Result<Vec<u8>> {
+/// Runs `dot -K<layout> -T<format>` on `dot` (both from the allow-lists above).
+async fn render(dot: String, layout: &str, format: &str) -> std::io::Result<Vec<u8>> {
     use tokio::io::AsyncWriteExt as _;
     let mut child = tokio::process::Command::new("dot")
-        .arg("-Tsvg")
+        .arg(format!("-K{layout}"))
+        .arg(format!("-T{format}"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -103,16 +164,25 @@ async fn render_svg(dot: String) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// Serves until the process exits; `extra` holds the routes other modules own (mesh health).
-pub async fn serve(addr: SocketAddr, shared: Arc<Shared>, extra: Router) -> std::io::Result<()> {
-    let app = Router::new()
+/// kg's routes. `/health` answers 200 with an empty body, as Kilo's does.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
+        .route("/health", get(|| async { StatusCode::OK }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/graph", get(graph))
         .with_state(shared)
-        .merge(extra);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /metrics, /healthz, /readyz, /graph");
-    axum::serve(listener, app).await
 }
+
+/// Serves until the process exits; `extra` holds the routes other modules own (mesh health).
+pub async fn serve(listen: Listen, shared: Arc<Shared>, extra: Router) -> std::io::Result<()> {
+    let listener = crate::listen::bind(listen)?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "serving /metrics, /health, /healthz, /readyz, /graph, /identity, /mesh-health");
+    axum::serve(listener, router(shared).merge(extra)).await
+}
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

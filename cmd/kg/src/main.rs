@@ -1,44 +1,32 @@
 //! kg: the kilo-rs node daemon. Parses flags, connects the adapters and runs the reconcile loop
-//! and the HTTP server until SIGTERM/SIGINT.
+//! and the HTTP server until SIGTERM/SIGINT; `kg webhook` serves the Peer validating webhook.
 
+mod admission;
 mod backend_override;
 mod dataplane;
 mod flags;
 mod health;
 mod http;
+mod listen;
+mod logging;
 mod metrics;
 mod node_dataplane;
+mod process_metrics;
 mod reconcile;
+#[cfg(test)]
+mod test_http;
+mod webhook;
 
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::Parser as _;
 use kilo_k8s::kube_cluster::KubeCluster;
 use prometheus_client::registry::Registry;
-use tracing_subscriber::EnvFilter;
 
 use crate::dataplane::Dataplane as _;
-use crate::flags::{Config, Flags, LogLevel};
-
-fn init_logging(level: LogLevel) {
-    let filter = match level {
-        LogLevel::All => "trace",
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-        LogLevel::None => "off",
-    };
-    let filter = EnvFilter::try_from_env("KILO_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
+use crate::flags::{Config, Flags, KgCommand};
 
 async fn kube_client(cfg: &Config) -> Result<kube::Client> {
     Ok(
@@ -51,7 +39,7 @@ async fn kube_client(cfg: &Config) -> Result<kube::Client> {
 /// Installing them up front matters: until a handler exists a SIGTERM kills kg outright (no
 /// clean-up), and a future's body only runs when it is first polled, which `select!` may
 /// postpone past the first apply.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("watching SIGINT")?;
@@ -68,6 +56,7 @@ async fn run(cfg: Config) -> Result<()> {
     let cfg = Arc::new(cfg);
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
+    process_metrics::register(&mut registry);
     let mut dp = node_dataplane::NodeDataplane::new(&cfg, &mut registry).await?;
     let health = health::parts(
         &cfg.hostname,
@@ -75,11 +64,7 @@ async fn run(cfg: Config) -> Result<()> {
         cfg.listen.port(),
         &mut registry,
     );
-    let shared = Arc::new(http::Shared {
-        registry: Mutex::new(registry),
-        ready: AtomicBool::new(false),
-        graph: RwLock::new(None),
-    });
+    let shared = Arc::new(http::Shared::new(registry));
     let server = tokio::spawn(http::serve(cfg.listen, shared.clone(), health.routes));
     let prober = tokio::spawn(health.health.run());
     let client = kube_client(&cfg).await?;
@@ -113,16 +98,12 @@ async fn run(cfg: Config) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
-    init_logging(flags.log_level);
-    let result = flags.into_config().and_then(|cfg| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("starting the runtime")?
-            .block_on(run(cfg))
-    });
+    let mut flags = Flags::parse();
+    logging::init(flags.log_level, flags.log_format);
+    let result = match flags.command.take() {
+        Some(KgCommand::Webhook(args)) => webhook::run(&args),
+        None => daemon(flags),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -131,4 +112,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// kg's tokio runtime: two worker threads.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+/// Runs the node daemon until SIGTERM/SIGINT.
+fn daemon(flags: Flags) -> Result<()> {
+    flags
+        .into_config()
+        .and_then(|cfg| runtime()?.block_on(run(cfg)))
 }

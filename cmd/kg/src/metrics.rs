@@ -10,7 +10,9 @@ use prometheus_client::registry::Registry;
 /// `event` label of `kilo_errors_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
-    /// What failed: `apply`, `publish`, `event`, `annotation`, `egress`, `peer`, `observe`.
+    /// What failed. Go Kilo's names where the failure is the same: `apply` (programming the
+    /// node), `checkin` (publishing this node's annotations), `cleanUp` (the clean-up on
+    /// shutdown); kg's own: `observe`, `cni`, `event`, `annotation`, `egress`, `peer`.
     pub event: String,
 }
 
@@ -37,10 +39,10 @@ pub struct Metrics {
     pub reconcile_seconds: Histogram,
     /// Seconds since the latest handshake per peer (absent: never).
     pub handshake_age: Family<PeerLabels, Gauge>,
-    /// Bytes received per peer.
-    pub rx_bytes: Family<PeerLabels, Gauge>,
-    /// Bytes sent per peer.
-    pub tx_bytes: Family<PeerLabels, Gauge>,
+    /// Bytes received per peer (`_total`: WireGuard's own counter, reset when the peer is).
+    pub rx_bytes: Family<PeerLabels, Counter>,
+    /// Bytes sent per peer (`_total`, likewise).
+    pub tx_bytes: Family<PeerLabels, Counter>,
 }
 
 impl Metrics {
@@ -88,15 +90,24 @@ impl Metrics {
         );
         registry.register(
             "kilo_wireguard_peer_receive_bytes",
-            "Bytes received from a peer",
+            "Bytes received from a peer (WireGuard's counter)",
             m.rx_bytes.clone(),
         );
         registry.register(
             "kilo_wireguard_peer_transmit_bytes",
-            "Bytes sent to a peer",
+            "Bytes sent to a peer (WireGuard's counter)",
             m.tx_bytes.clone(),
         );
         m
+    }
+
+    /// Sets a per-peer byte counter to WireGuard's own count (which only grows until the peer
+    /// is removed, when the series goes too).
+    pub fn set_bytes(family: &Family<PeerLabels, Counter>, labels: &PeerLabels, bytes: u64) {
+        family
+            .get_or_create(labels)
+            .inner()
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counts one error of kind `event`.
@@ -108,3 +119,7 @@ impl Metrics {
             .inc();
     }
 }
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;

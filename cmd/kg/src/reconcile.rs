@@ -118,6 +118,9 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         if self.cfg.mesh.cni {
             let _ = std::fs::remove_file(&self.cfg.flags.cni_path);
         }
+        if dp.is_err() || ann.is_err() {
+            self.metrics.error("cleanUp");
+        }
         dp?;
         ann?;
         Ok(())
@@ -255,7 +258,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         match self.cluster.publish(&self.cfg.hostname, &ann).await {
             Ok(()) => self.published = Some((without_heartbeat, Instant::now())),
             Err(e) => {
-                self.metrics.error("publish");
+                self.metrics.error("checkin");
                 tracing::warn!(
                     error = format!("{:#}", anyhow::Error::from(e)),
                     "publishing annotations failed"
@@ -359,12 +362,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                     .get_or_create(&labels)
                     .set(now().saturating_sub(t));
             }
-            m.rx_bytes
-                .get_or_create(&labels)
-                .set(i64::try_from(p.rx_bytes).unwrap_or(i64::MAX));
-            m.tx_bytes
-                .get_or_create(&labels)
-                .set(i64::try_from(p.tx_bytes).unwrap_or(i64::MAX));
+            Metrics::set_bytes(&m.rx_bytes, &labels, p.rx_bytes);
+            Metrics::set_bytes(&m.tx_bytes, &labels, p.tx_bytes);
         }
     }
 }

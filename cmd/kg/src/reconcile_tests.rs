@@ -275,7 +275,7 @@ async fn peer_metrics_follow_the_device_between_reconciles() {
     h.rec.reconcile().await;
     let before = metrics_text(&h.shared);
     assert!(
-        !before.contains("kilo_wireguard_peer_receive_bytes{"),
+        !before.contains("kilo_wireguard_peer_receive_bytes_total{"),
         "{before}"
     );
     let handshake = std::time::SystemTime::now()
@@ -293,11 +293,11 @@ async fn peer_metrics_follow_the_device_between_reconciles() {
     let after = metrics_text(&h.shared);
     // An unplanned peer is labelled with its key's first 8 base64 characters.
     assert!(
-        after.contains("kilo_wireguard_peer_receive_bytes{peer=\"CQkJCQkJ\"} 100"),
+        after.contains("kilo_wireguard_peer_receive_bytes_total{peer=\"CQkJCQkJ\"} 100"),
         "{after}"
     );
     assert!(
-        after.contains("kilo_wireguard_peer_transmit_bytes{peer=\"CQkJCQkJ\"} 200"),
+        after.contains("kilo_wireguard_peer_transmit_bytes_total{peer=\"CQkJCQkJ\"} 200"),
         "{after}"
     );
     assert!(

@@ -38,6 +38,11 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
+    /// Sets the global API server flags.
+    pub fn set_api(&mut self, api: &crate::source::ApiArgs) {
+        self.source.api = api.clone();
+    }
+
     /// How `--probe` reaches kg.
     pub fn probe_settings(&self) -> crate::probe::ProbeSettings {
         crate::probe::ProbeSettings {
@@ -63,16 +68,15 @@ pub fn run(a: &CheckArgs) -> Result<(String, bool)> {
     let healthy = !findings.iter().any(|f| f.severity == Severity::Error);
     let out = match a.output {
         Output::Text => text(&findings, c.snapshot.nodes.len()),
-        Output::Json => {
-            let mut s = serde_json::to_string_pretty(&json!({
+        Output::Json | Output::Yaml => crate::output::document(
+            &json!({
                 "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
                 "kind": "MeshCheck",
                 "healthy": healthy,
                 "findings": findings,
-            }))?;
-            s.push('\n');
-            s
-        }
+            }),
+            a.output == Output::Yaml,
+        )?,
     };
     Ok((out, healthy))
 }

@@ -29,6 +29,11 @@ pub struct ConnectArgs {
     /// This host's address in the mesh; the Peer's AllowedIPs when kgctl creates it.
     #[arg(short = 'a', long = "allowed-ip", default_value = "10.10.10.10/32")]
     allowed_ip: IpNet,
+    /// More of the cluster's CIDRs to route into the mesh, e.g. the service CIDR
+    /// (comma-separated or repeated): as in Kilo, they reach the mesh through the first node by
+    /// name, as if it were an allowed-location IP of it.
+    #[arg(long = "allowed-ips", value_delimiter = ',')]
+    allowed_ips: Vec<IpNet>,
     /// The WireGuard private key file (created 0600 when absent).
     #[arg(long, default_value = "/var/lib/kilo/connect.key")]
     private_key: PathBuf,
@@ -58,7 +63,23 @@ pub struct ConnectArgs {
     #[arg(long, default_value_t = DEFAULT_MTU)]
     mtu: u32,
     #[command(flatten)]
-    source: SourceArgs,
+    pub source: SourceArgs,
+}
+
+/// Adds `cidrs` to the allowed-location IPs of the first node by name (Kilo's
+/// `kgctl connect --allowed-ips`), so that the Peer routes them through that node's segment.
+pub fn add_cluster_cidrs(snapshot: &mut kilo_mesh::Snapshot, cidrs: &[IpNet]) {
+    if cidrs.is_empty() {
+        return;
+    }
+    if let Some(first) = snapshot.nodes.iter_mut().min_by(|a, b| a.name.cmp(&b.name)) {
+        for c in cidrs {
+            let c = c.trunc();
+            if !first.allowed_location_ips.contains(&c) {
+                first.allowed_location_ips.push(c);
+            }
+        }
+    }
 }
 
 /// Runs `kgctl connect` until SIGINT/SIGTERM.
@@ -187,7 +208,8 @@ impl Session<'_> {
 
     async fn apply_once(&mut self) -> Result<()> {
         let a = self.a;
-        let cluster = a.source.cluster(&fetch_with(self.client).await?);
+        let mut cluster = a.source.cluster(&fetch_with(self.client).await?)?;
+        add_cluster_cidrs(&mut cluster.snapshot, &a.allowed_ips);
         let mut s = settings(a)?;
         s.granularity = cluster.granularity;
         s.subnet = cluster.subnet;
@@ -226,3 +248,7 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
         }
     })
 }
+
+#[cfg(test)]
+#[path = "connect_tests.rs"]
+mod tests;

@@ -1,11 +1,12 @@
-//! `kgctl plan`: what kg would program on one node, computed offline from manifests.
+//! `kgctl plan`: what kg would program on one node, computed offline from manifests or from
+//! the API server's Nodes and Peers.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kilo_mesh::annotations::{AnnotationProblem, Severity};
 use kilo_mesh::flags::MeshFlags;
 use kilo_mesh::local::{self, HostFacts, NodeAddress};
@@ -16,14 +17,7 @@ use serde_json::json;
 
 use crate::manifests::{self, NodeProblem, Rejected};
 
-/// Output format.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Output {
-    /// Readable sections.
-    Text,
-    /// Stable JSON (docs/kgctl-plan.md).
-    Json,
-}
+pub use crate::output::Output;
 
 /// Arguments of `kgctl plan`; topology flags have kg's names and defaults.
 #[derive(Args)]
@@ -32,8 +26,9 @@ pub struct PlanArgs {
     /// `-f`, the Nodes and Peers come from the API server.
     #[arg(short = 'f', long = "filename")]
     files: Vec<PathBuf>,
-    #[command(flatten)]
-    api: crate::source::ApiArgs,
+    /// The global API server flags (set by `main` from the top-level ones).
+    #[arg(skip)]
+    pub api: crate::source::ApiArgs,
     /// The node to plan for.
     #[arg(long)]
     hostname: String,
@@ -82,19 +77,6 @@ struct Inputs {
     rejected: Vec<Rejected>,
 }
 
-/// Runs `kgctl graph`: the topology seen from `--hostname` as DOT.
-pub fn graph(a: &PlanArgs) -> Result<String> {
-    let i = inputs(a)?;
-    let topo = kilo_mesh::Topology::new(
-        &i.snapshot,
-        &i.settings.hostname,
-        i.settings.granularity,
-        i.settings.subnet,
-    )
-    .with_context(|| format!("computing the topology from node {}", a.hostname))?;
-    Ok(kilo_mesh::views::graph::to_dot(&topo))
-}
-
 /// Runs `kgctl plan` and returns what to print.
 pub fn run(a: &PlanArgs) -> Result<String> {
     let i = inputs(a)?;
@@ -103,7 +85,10 @@ pub fn run(a: &PlanArgs) -> Result<String> {
     let nftables = a.mesh.firewall_backend == FirewallBackend::Nftables;
     Ok(match a.output {
         Output::Text => text(&plan, nftables, &i.problems, &i.rejected),
-        Output::Json => json(&plan, nftables, &i.problems, &i.rejected)?,
+        Output::Json | Output::Yaml => crate::output::document(
+            &json(&plan, nftables, &i.problems, &i.rejected)?,
+            a.output == Output::Yaml,
+        )?,
     })
 }
 
@@ -155,7 +140,8 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
     })
 }
 
-fn wall_clock() -> i64 {
+/// The current unix time.
+pub fn wall_clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -164,7 +150,7 @@ fn wall_clock() -> i64 {
 /// The time freshness is judged at without `--now`: the newest `last-seen` that is not after
 /// the clock by more than the ready window. A later one is reported and not used, so one node's
 /// clock (or a hostile value) cannot make every other node look stale.
-fn offline_now(nodes: &[Node], wall: i64, problems: &mut Vec<NodeProblem>) -> i64 {
+pub fn offline_now(nodes: &[Node], wall: i64, problems: &mut Vec<NodeProblem>) -> i64 {
     let limit = wall.saturating_add(kilo_mesh::node::READY_WINDOW_SECS);
     let mut now = None;
     for n in nodes {
@@ -229,7 +215,7 @@ fn json(
     nftables: bool,
     problems: &[NodeProblem],
     rejected: &[Rejected],
-) -> Result<String> {
+) -> Result<serde_json::Value> {
     // `plan.firewall` keeps its documented iptables form; the neutral intent is beside it
     let rulesets = plan.firewall.families().map(iptables::ruleset);
     let firewall_text: BTreeMap<&str, serde_json::Value> = plan
@@ -259,9 +245,7 @@ fn json(
         "annotationProblems": problems,
         "rejectedPeers": rejected,
     });
-    let mut s = serde_json::to_string_pretty(&doc)?;
-    s.push('\n');
-    Ok(s)
+    Ok(doc)
 }
 
 #[cfg(test)]

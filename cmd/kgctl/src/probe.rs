@@ -151,7 +151,7 @@ async fn probe_one(
         Ok((code, _)) => return vec![f(Severity::Warning, format!("/metrics answered {code}"))],
         Err(e) => return vec![f(Severity::Warning, format!("/metrics: {e:#}"))],
     };
-    let rx = peer_series(&metrics, "kilo_wireguard_peer_receive_bytes");
+    let rx = receive_bytes(&metrics);
     let age = peer_series(&metrics, "kilo_wireguard_peer_handshake_age_seconds");
     let mut out = Vec::new();
     for peer in expected {
@@ -175,6 +175,17 @@ async fn probe_one(
         }
     }
     out
+}
+
+/// Bytes received by peer: `kilo_wireguard_peer_receive_bytes_total`, else the gauge
+/// `kilo_wireguard_peer_receive_bytes` that kg exported before it (a kg not yet upgraded).
+fn receive_bytes(text: &str) -> BTreeMap<String, i64> {
+    let rx = peer_series(text, "kilo_wireguard_peer_receive_bytes_total");
+    if rx.is_empty() {
+        peer_series(text, "kilo_wireguard_peer_receive_bytes")
+    } else {
+        rx
+    }
 }
 
 /// `{peer label: value}` of one metric family in Prometheus text.

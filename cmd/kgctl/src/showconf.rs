@@ -68,6 +68,17 @@ struct PeerArgs {
     source: SourceArgs,
 }
 
+impl ShowconfArgs {
+    /// Sets the global API server flags.
+    pub fn set_api(&mut self, api: &crate::source::ApiArgs) {
+        let source = match &mut self.what {
+            What::Node(n) => &mut n.source,
+            What::Peer(p) => &mut p.source,
+        };
+        source.api = api.clone();
+    }
+}
+
 /// Runs `kgctl showconf` and returns what to print.
 pub fn run(a: &ShowconfArgs) -> Result<String> {
     match &a.what {

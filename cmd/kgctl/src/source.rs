@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ipnet::Ipv4Net;
 use k8s_openapi::api::core::v1::Node as K8sNode;
 use kilo_k8s::Peer;
@@ -14,23 +14,31 @@ use kilo_mesh::{Granularity, Snapshot};
 use crate::manifests::{self, NodeProblem, Objects, Rejected};
 use kilo_mesh::flags::{DEFAULT_SUBNET, DEFAULT_TOPOLOGY_LABEL};
 
-/// How to reach the API server, as kubectl would.
-#[derive(Args)]
+/// How to reach the API server, as kubectl would: global flags, given before or after the
+/// subcommand (`kgctl --kubeconfig X showconf node n1`).
+#[derive(Args, Clone, Debug, Default)]
 pub struct ApiArgs {
     /// Kubeconfig [default: $KUBECONFIG, ~/.kube/config, or the in-cluster config].
-    #[arg(long)]
+    #[arg(long, global = true)]
     kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, global = true)]
+    context: Option<String>,
     /// API server URL, overriding the kubeconfig's.
-    #[arg(long)]
+    #[arg(long, global = true)]
     master: Option<String>,
 }
 
 impl ApiArgs {
     /// A client for the API server.
     pub async fn client(&self) -> Result<kube::Client> {
-        kilo_k8s::client::client(self.kubeconfig.as_deref(), self.master.as_deref())
-            .await
-            .map_err(Into::into)
+        kilo_k8s::client::client_for(
+            self.kubeconfig.as_deref(),
+            self.context.as_deref(),
+            self.master.as_deref(),
+        )
+        .await
+        .map_err(Into::into)
     }
 
     /// Nodes and Peers from the manifests in `files`, or from the API server when there are none.
@@ -52,14 +60,16 @@ pub struct SourceArgs {
     /// Read Node and Peer manifests (files or directories) instead of asking the API server.
     #[arg(short = 'f', long = "filename")]
     files: Vec<PathBuf>,
-    #[command(flatten)]
-    api: ApiArgs,
+    /// The global API server flags (set by `main` from the top-level ones).
+    #[arg(skip)]
+    pub api: ApiArgs,
     /// WireGuard subnet kg runs with.
     #[arg(long, default_value = DEFAULT_SUBNET)]
     subnet: Ipv4Net,
-    /// Mesh granularity [default: the one the nodes publish, else location].
-    #[arg(long, value_enum)]
-    mesh_granularity: Option<Granularity>,
+    /// Mesh granularity: `auto` takes the one the nodes publish (`kilo.squat.ai/granularity`;
+    /// `location` when none does), refusing nodes that disagree.
+    #[arg(long, value_enum, default_value = "auto")]
+    mesh_granularity: GranularityChoice,
     /// Label holding a node's location.
     #[arg(long, default_value = DEFAULT_TOPOLOGY_LABEL)]
     topology_label: String,
@@ -85,7 +95,17 @@ pub struct Cluster {
 impl SourceArgs {
     /// Reads the cluster from `-f` or the API server.
     pub fn load(&self) -> Result<Cluster> {
-        Ok(self.cluster(&self.api.objects(&self.files)?))
+        self.cluster(&self.objects()?)
+    }
+
+    /// Nodes and Peers from `-f` or the API server.
+    pub fn objects(&self) -> Result<Objects> {
+        self.api.objects(&self.files)
+    }
+
+    /// `--now` was given.
+    pub fn now_given(&self) -> bool {
+        self.now.is_some()
     }
 
     /// Manifests were given with `-f`.
@@ -99,12 +119,10 @@ impl SourceArgs {
     }
 
     /// Nodes and Peers in the mesh's terms, with the granularity and time these arguments ask for.
-    pub fn cluster(&self, objects: &Objects) -> Cluster {
+    pub fn cluster(&self, objects: &Objects) -> Result<Cluster> {
         let t = manifests::translate(objects, &self.topology_label);
-        let granularity = self
-            .mesh_granularity
-            .unwrap_or_else(|| published_granularity(&t.nodes));
-        Cluster {
+        let granularity = self.mesh_granularity.resolve(&t.nodes)?;
+        Ok(Cluster {
             snapshot: Snapshot {
                 nodes: t.nodes,
                 peers: t.peers,
@@ -114,7 +132,7 @@ impl SourceArgs {
             subnet: self.subnet,
             problems: t.problems,
             rejected: t.rejected,
-        }
+        })
     }
 }
 
@@ -149,14 +167,60 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs().cast_signed())
 }
 
-/// The granularity most nodes publish (kg writes it), else `location` (kg's default).
-fn published_granularity(nodes: &[kilo_mesh::Node]) -> Granularity {
-    let mut counts: BTreeMap<&str, (usize, Granularity)> = BTreeMap::new();
-    for g in nodes.iter().filter_map(|n| n.granularity) {
-        counts.entry(g.as_str()).or_insert((0, g)).0 += 1;
+/// `--mesh-granularity` of kgctl's cluster commands: Kilo's values, `auto` by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GranularityChoice {
+    /// The granularity the nodes publish.
+    Auto,
+    /// Nodes sharing a location form one segment.
+    Location,
+    /// Every node is its own segment.
+    Full,
+}
+
+impl GranularityChoice {
+    /// The granularity to compute with. `auto`: the one every node that publishes
+    /// `kilo.squat.ai/granularity` publishes (`location`, kg's default, when none does).
+    ///
+    /// # Errors
+    /// `auto` and nodes that publish different granularities (each named).
+    pub fn resolve(self, nodes: &[kilo_mesh::Node]) -> Result<Granularity> {
+        match self {
+            Self::Location => Ok(Granularity::Location),
+            Self::Full => Ok(Granularity::Full),
+            Self::Auto => published_granularity(nodes),
+        }
     }
-    counts
-        .into_values()
-        .max_by_key(|(count, _)| *count)
-        .map_or(Granularity::Location, |(_, g)| g)
+}
+
+/// The granularity the nodes publish (kg writes it), `location` when none does.
+fn published_granularity(nodes: &[kilo_mesh::Node]) -> Result<Granularity> {
+    let mut by: BTreeMap<&str, (Granularity, Vec<String>)> = BTreeMap::new();
+    for n in nodes {
+        if let Some(g) = n.granularity {
+            by.entry(g.as_str())
+                .or_insert_with(|| (g, Vec::new()))
+                .1
+                .push(n.name.to_string());
+        }
+    }
+    let mut groups = by.into_iter();
+    match (groups.next(), groups.next()) {
+        (None, _) => Ok(Granularity::Location),
+        (Some((_, (g, _))), None) => Ok(g),
+        (Some(first), Some(second)) => {
+            let list: Vec<String> = [first, second]
+                .into_iter()
+                .chain(groups)
+                .map(|(name, (_, mut nodes))| {
+                    nodes.sort();
+                    format!("{name} ({})", nodes.join(", "))
+                })
+                .collect();
+            anyhow::bail!(
+                "the nodes publish different mesh granularities (kilo.squat.ai/granularity): {}; pass --mesh-granularity",
+                list.join(", ")
+            )
+        }
+    }
 }

@@ -15,25 +15,27 @@ use serde_json::json;
 use crate::manifests::{self, NodeProblem, Rejected};
 use crate::source::SourceArgs;
 
-/// `kgctl status -o`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// Readable sections.
+/// `-o` of `kgctl status`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusOutput {
+    /// Readable tables.
     Text,
-    /// Text, and per node the mesh health: who probed it, round trips, broken paths.
+    /// The tables with each node's segment and private IPs too.
     Wide,
-    /// JSON.
+    /// Stable JSON.
     Json,
+    /// The JSON document as YAML.
+    Yaml,
 }
 
 /// Arguments of `kgctl status`.
 #[derive(Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    source: SourceArgs,
+    pub source: SourceArgs,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
-    output: Output,
+    output: StatusOutput,
     /// Do not ask the nodes' kg for their mesh health (it is never asked with `-f`).
     #[arg(long)]
     no_mesh_health: bool,
@@ -56,14 +58,21 @@ pub fn run(a: &StatusArgs) -> Result<String> {
         Some(crate::health::fetch(&c, a.metrics_port, timeout)?)
     };
     Ok(match a.output {
-        Output::Text | Output::Wide => {
-            let mut out = text(&status, &c.problems, &c.rejected);
+        StatusOutput::Text | StatusOutput::Wide => {
+            let wide = a.output == StatusOutput::Wide;
+            let mut out = text(&status, &c.problems, &c.rejected, wide);
             if let Some(h) = &health {
-                out.push_str(&health_text(h, a.output == Output::Wide));
+                out.push_str(&health_text(h, wide));
             }
             out
         }
-        Output::Json => json(&status, &c.problems, &c.rejected, health.as_ref())?,
+        StatusOutput::Json | StatusOutput::Yaml => {
+            let mut doc = json(&status, &c.problems, &c.rejected);
+            if let Some(h) = &health {
+                doc["meshHealth"] = serde_json::to_value(h)?;
+            }
+            crate::output::document(&doc, a.output == StatusOutput::Yaml)?
+        }
     })
 }
 
@@ -114,22 +123,34 @@ fn health_text(h: &MeshHealth, wide: bool) -> String {
     out
 }
 
-fn text(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected]) -> String {
-    let mut rows = vec![
-        [
-            "NODE",
-            "LOCATION",
-            "ROLE",
-            "MESH",
-            "ENDPOINT",
-            "WIREGUARD-IP",
-            "POD-CIDRS",
-            "LAST-SEEN",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+fn text(
+    status: &ClusterStatus,
+    problems: &[NodeProblem],
+    rejected: &[Rejected],
+    wide: bool,
+) -> String {
+    let mut header = vec![
+        "NODE",
+        "LOCATION",
+        "ROLE",
+        "MESH",
+        "ENDPOINT",
+        "WIREGUARD-IP",
+        "POD-CIDRS",
+        "LAST-SEEN",
     ];
-    rows.extend(status.nodes.iter().map(node_row));
+    if wide {
+        header.extend(["SEGMENT", "INTERNAL-IPS"]);
+    }
+    let mut rows = vec![header.into_iter().map(str::to_owned).collect()];
+    rows.extend(status.nodes.iter().map(|n| {
+        let mut row = node_row(n);
+        if wide {
+            row.push(n.segment.clone().unwrap_or_else(|| "-".to_owned()));
+            row.push(join(&n.internal_ips));
+        }
+        row
+    }));
     let mut out = table(&rows);
     out.push_str("\nEGRESS (source address of pod traffic leaving the cluster)\n");
     let mut egress = Vec::new();
@@ -253,21 +274,14 @@ fn json(
     status: &ClusterStatus,
     problems: &[NodeProblem],
     rejected: &[Rejected],
-    health: Option<&MeshHealth>,
-) -> Result<String> {
-    let mut doc = json!({
+) -> serde_json::Value {
+    json!({
         "apiVersion": "kgctl.kilo.squat.ai/v1alpha1",
         "kind": "ClusterStatus",
         "status": status,
         "annotationProblems": problems,
         "rejectedPeers": rejected,
-    });
-    if let Some(h) = health {
-        doc["meshHealth"] = serde_json::to_value(h)?;
-    }
-    let mut s = serde_json::to_string_pretty(&doc)?;
-    s.push('\n');
-    Ok(s)
+    })
 }
 
 #[cfg(test)]

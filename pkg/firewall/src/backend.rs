@@ -214,6 +214,7 @@ impl<R: CommandRunner> IptablesFirewall<R> {
         self.run(&context, restore_program(batch.family), &args, Some(&text))?;
         let c = rules::count(batch.family, &batch.ops);
         self.metrics.record(&c);
+        self.metrics.record_iptables(batch.table.as_str(), &c);
         counts.merge(&c);
         Ok(())
     }

@@ -26,7 +26,9 @@ pub use backend::{IptablesFirewall, Ipv6Mode, Settings};
 pub use error::FirewallError;
 #[cfg(any(test, feature = "fake"))]
 pub use fake::FakeFirewall;
-pub use metrics::{Backend, FirewallMetrics, OpCounts, OpKey, OpLabels, Operation};
+pub use metrics::{
+    Backend, FirewallMetrics, IptablesOpLabels, OpCounts, OpKey, OpLabels, Operation,
+};
 pub use nft::NftablesFirewall;
 pub use runner::{
     CommandRunner, Invocation, NetnsRunner, RawOutput, Recorded, RecordingRunner, SystemRunner,

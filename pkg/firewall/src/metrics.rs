@@ -1,5 +1,6 @@
-//! Operation counting: the per-apply [`OpCounts`] and the Prometheus counter family
-//! `kilo_firewall_operations_total{backend,family,operation,target}`. No I/O.
+//! Operation counting: the per-apply [`OpCounts`] and the Prometheus counter families
+//! `kilo_firewall_operations_total{backend,family,operation,target}` and, for Go Kilo's
+//! dashboards, `kilo_iptables_operations_total{protocol,operation,table,chain}`. No I/O.
 
 use std::collections::BTreeMap;
 
@@ -184,11 +185,44 @@ pub struct OpLabels {
     pub target: String,
 }
 
+/// Label set of `kilo_iptables_operations_total`, as Go Kilo's `pkg/iptables` names them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct IptablesOpLabels {
+    /// `IPv4` or `IPv6`.
+    pub protocol: &'static str,
+    /// Kilo's name of the operation (see [`Operation::kilo_name`]).
+    pub operation: &'static str,
+    /// `nat` or `filter`.
+    pub table: &'static str,
+    /// The chain.
+    pub chain: String,
+}
+
+impl Operation {
+    /// The name Go Kilo's iptables client gives the call that does this, for
+    /// `kilo_iptables_operations_total`; `None` for set and nftables operations, which Kilo
+    /// does not have.
+    #[must_use]
+    pub const fn kilo_name(self) -> Option<&'static str> {
+        match self {
+            Self::Insert => Some("InsertUnique"),
+            Self::Append => Some("AppendUnique"),
+            Self::Delete => Some("Delete"),
+            Self::NewChain => Some("NewChain"),
+            Self::DeleteChain => Some("DeleteChain"),
+            Self::FlushChain => Some("ClearChain"),
+            _ => None,
+        }
+    }
+}
+
 /// The firewall's metrics; clones share the counters.
 #[derive(Clone, Debug, Default)]
 pub struct FirewallMetrics {
     /// `kilo_firewall_operations_total`.
     pub operations: MetricFamily<OpLabels, Counter>,
+    /// `kilo_iptables_operations_total` (the iptables backend's rule and chain operations).
+    pub iptables_operations: MetricFamily<IptablesOpLabels, Counter>,
 }
 
 impl FirewallMetrics {
@@ -200,7 +234,34 @@ impl FirewallMetrics {
             "Mutating firewall operations performed by kg",
             m.operations.clone(),
         );
+        registry.register(
+            "kilo_iptables_operations",
+            "Number of iptables operations",
+            m.iptables_operations.clone(),
+        );
         m
+    }
+
+    /// Adds the operations of one iptables table batch to `kilo_iptables_operations_total`.
+    pub fn record_iptables(&self, table: &'static str, counts: &OpCounts) {
+        for (k, v) in &counts.0 {
+            let Some(operation) = k.operation.kilo_name() else {
+                continue;
+            };
+            if k.backend != Backend::Iptables {
+                continue;
+            }
+            let labels = IptablesOpLabels {
+                protocol: match k.family {
+                    Family::V4 => "IPv4",
+                    Family::V6 => "IPv6",
+                },
+                operation,
+                table,
+                chain: k.target.clone(),
+            };
+            self.iptables_operations.get_or_create(&labels).inc_by(*v);
+        }
     }
 
     /// Adds an apply's operations to the counters.

@@ -114,3 +114,42 @@ fn fake_counts_only_the_families_that_changed() {
     fw.clean_up().unwrap();
     assert_eq!(fw.state, None);
 }
+
+#[test]
+fn iptables_operations_are_counted_as_go_kilo_names_them() {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = FirewallMetrics::register(&mut registry);
+    let settings = Settings {
+        ipv6: Ipv6Mode::Disabled,
+        ..Settings::default()
+    };
+    let mut fw = IptablesFirewall::new(empty_host(), metrics, settings);
+    fw.apply(&node_plan(&NodeSpec {
+        nodes: 2,
+        forward: true,
+        ..NodeSpec::default()
+    }))
+    .unwrap();
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("kilo_iptables_operations"))
+        .collect();
+    lines.sort_unstable();
+    insta::assert_debug_snapshot!(lines, @r##"
+    [
+        "# HELP kilo_iptables_operations Number of iptables operations.",
+        "# TYPE kilo_iptables_operations counter",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"AppendUnique\",table=\"filter\",chain=\"INPUT\"} 2",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"AppendUnique\",table=\"filter\",chain=\"KILO-FORWARD\"} 2",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"AppendUnique\",table=\"filter\",chain=\"KILO-IPIP\"} 1",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"AppendUnique\",table=\"nat\",chain=\"KILO-NAT\"} 2",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"InsertUnique\",table=\"filter\",chain=\"FORWARD\"} 1",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"InsertUnique\",table=\"nat\",chain=\"POSTROUTING\"} 2",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"NewChain\",table=\"filter\",chain=\"KILO-FORWARD\"} 1",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"NewChain\",table=\"filter\",chain=\"KILO-IPIP\"} 1",
+        "kilo_iptables_operations_total{protocol=\"IPv4\",operation=\"NewChain\",table=\"nat\",chain=\"KILO-NAT\"} 1",
+    ]
+    "##);
+}

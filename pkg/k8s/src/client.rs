@@ -18,6 +18,15 @@ pub enum ClientError {
         #[source]
         source: KubeconfigError,
     },
+    /// The kubeconfig found by the usual search has no such context, or cannot be used.
+    #[error("loading context {context:?} of the kubeconfig ($KUBECONFIG or ~/.kube/config)")]
+    Context {
+        /// The context asked for.
+        context: String,
+        /// The cause.
+        #[source]
+        source: KubeconfigError,
+    },
     /// No kubeconfig and no in-cluster configuration.
     #[error("finding a kubeconfig or in-cluster config")]
     Infer(#[source] InferConfigError),
@@ -42,18 +51,43 @@ pub async fn client(
     kubeconfig: Option<&Path>,
     master: Option<&str>,
 ) -> Result<kube::Client, ClientError> {
-    let mut config = match kubeconfig {
-        Some(path) => {
+    client_for(kubeconfig, None, master).await
+}
+
+/// Like [`client`], with the kubeconfig's `context` instead of its current one (kubectl's
+/// `--context`).
+///
+/// # Errors
+/// See [`ClientError`].
+pub async fn client_for(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    master: Option<&str>,
+) -> Result<kube::Client, ClientError> {
+    let options = KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = match (kubeconfig, context) {
+        (Some(path), _) => {
             let err = |source| ClientError::Kubeconfig {
                 path: path.to_path_buf(),
                 source,
             };
             let kc = Kubeconfig::read_from(path).map_err(err)?;
-            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
                 .map_err(err)?
         }
-        None => kube::Config::infer().await.map_err(ClientError::Infer)?,
+        (None, Some(context)) => {
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|source| ClientError::Context {
+                    context: context.to_owned(),
+                    source,
+                })?
+        }
+        (None, None) => kube::Config::infer().await.map_err(ClientError::Infer)?,
     };
     if let Some(url) = master {
         config.cluster_url = url.parse().map_err(|e| ClientError::Master {

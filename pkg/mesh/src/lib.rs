@@ -8,6 +8,7 @@
 pub mod allocate;
 pub mod annotations;
 mod conflicts;
+pub mod duration;
 pub mod egress;
 #[cfg(feature = "clap")]
 pub mod flags;

@@ -474,24 +474,7 @@ impl TunnelKind {
     }
 }
 
-/// Parses a duration flag as Kilo writes them: `30s`, `500ms`, `2m`, `1h` or plain seconds.
-///
-/// # Errors
-/// Not a whole number with one of those units.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "s" => Ok(std::time::Duration::from_secs(n)),
-        "m" => Ok(std::time::Duration::from_secs(n * 60)),
-        "h" => Ok(std::time::Duration::from_secs(n * 3600)),
-        _ => Err(format!("invalid duration unit in {s:?} (ms, s, m or h)")),
-    }
-}
+pub use crate::duration::parse_duration;
 
 /// A preshared key. Redacted in `Debug` and in serialized plans; only adapters read the bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
