@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use kilo_k8s::cluster::{Cluster, ClusterView};
 use kilo_k8s::{OwnFacts, own_annotations};
 use kilo_mesh::annotations::keys;
+use kilo_mesh::implementation::Implementation;
 use kilo_mesh::local::{self, Discovered, HEARTBEAT_SECS};
 use kilo_mesh::notice::{self, NoticeDedup, Refusal, Target};
 use kilo_mesh::plan::{LocalFacts, NodePlan};
@@ -119,7 +120,9 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let (topo, plan, discovered) = result;
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
         let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
-        self.publish(&plan, &discovered, &observed, stale).await;
+        let held_since = topo.local_segment().wireguard_ip_since;
+        self.publish(&plan, held_since, &discovered, &observed, stale)
+            .await;
         let backend = backend_override::wanted(
             &view,
             &self.cfg.hostname,
@@ -164,6 +167,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return None;
         };
         local::overlay(me, self.dp.public_key(), &discovered, now());
+        me.implementation = Implementation::KiloRs;
         let snapshot = Snapshot {
             nodes,
             peers: view.peers.clone(),
@@ -192,7 +196,17 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         Some((topo, plan, discovered))
     }
 
-    async fn publish(&mut self, plan: &NodePlan, d: &Discovered, observed: &Observed, stale: bool) {
+    /// Publishes this node's annotations when they changed or the heartbeat is due. `held_since`
+    /// is since when the segment has held its WireGuard IP (`None`: from now on).
+    async fn publish(
+        &mut self,
+        plan: &NodePlan,
+        held_since: Option<i64>,
+        d: &Discovered,
+        observed: &Observed,
+        stale: bool,
+    ) {
+        let now = now();
         let discovered = observed
             .peers
             .iter()
@@ -207,7 +221,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 .wireguard_ip
                 .filter(|_| plan.is_leader)
                 .map(ipnet::IpNet::V4),
-            last_seen: now(),
+            wireguard_ip_since: Some(held_since.unwrap_or(now)),
+            last_seen: now,
             discovered,
             granularity: self.cfg.mesh.granularity,
             egress: plan.egress,
@@ -215,6 +230,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let ann = own_annotations(&facts);
         let mut without_heartbeat = ann.clone();
         without_heartbeat.remove(keys::LAST_SEEN);
+        without_heartbeat.remove(keys::IMPLEMENTATION);
         let due = stale
             || match &self.published {
                 Some((prev, at)) => *prev != without_heartbeat || at.elapsed() >= HEARTBEAT,

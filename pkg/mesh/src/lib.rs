@@ -11,6 +11,7 @@ pub mod egress;
 #[cfg(feature = "clap")]
 pub mod flags;
 pub mod guard;
+pub mod implementation;
 pub mod local;
 pub mod node;
 pub mod notice;
