@@ -118,14 +118,8 @@ fn stale_nodes_claims_and_pending_egress_are_warnings() {
 #[test]
 fn a_contested_wireguard_ip_is_a_finding() {
     let mut nodes = kilo_example();
-    nodes[2] = nodes[2]
-        .clone()
-        .ann("wireguard-ip", "10.4.0.7/16")
-        .ann("wireguard-ip-since", "1699990000");
-    nodes[0] = nodes[0]
-        .clone()
-        .ann("wireguard-ip", "10.4.0.7/16")
-        .ann("wireguard-ip-since", "1699999999");
+    nodes[2] = nodes[2].clone().claims("10.4.0.7/16", "1699990000");
+    nodes[0] = nodes[0].clone().claims("10.4.0.7/16", "1699999999");
     assert_eq!(
         findings(&nodes),
         [

@@ -435,11 +435,7 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
     assert_eq!(gcp.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
     let zzz = t.segments.iter().find(|s| s.location == "zzz").unwrap();
     assert_ne!(zzz.wireguard_ip.unwrap().to_string(), "10.4.11.93/16");
-    let w: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let w = warning_lines(&t);
     assert_eq!(
         w,
         [
@@ -456,10 +452,7 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
 fn the_first_publisher_keeps_a_wireguard_ip_whatever_the_key_order() {
     for newcomer_since in ["1700000100", ""] {
         let mut nodes = kilo_example();
-        nodes[0] = nodes[0]
-            .clone()
-            .ann("wireguard-ip", "10.4.0.5/16")
-            .ann("wireguard-ip-since", "1699990000");
+        nodes[0] = nodes[0].clone().claims("10.4.0.5/16", "1699990000");
         nodes.push(
             N::new(
                 "node-z",
@@ -468,8 +461,7 @@ fn the_first_publisher_keeps_a_wireguard_ip_whatever_the_key_order() {
                 "10.9.0.9/24",
                 &["10.42.9.0/24"],
             )
-            .ann("wireguard-ip", "10.4.0.5/16")
-            .ann("wireguard-ip-since", newcomer_since),
+            .claims("10.4.0.5/16", newcomer_since),
         );
         let t = topo_of(&nodes, vec![], "node-z");
         let wg: Vec<String> = t
@@ -489,11 +481,7 @@ fn the_first_publisher_keeps_a_wireguard_ip_whatever_the_key_order() {
         );
         let gcp = t.segments.iter().find(|s| s.location == "gcp").unwrap();
         assert_eq!(gcp.wireguard_ip_since, Some(1_699_990_000));
-        let w: Vec<String> = t
-            .warnings
-            .iter()
-            .map(|w| format!("{}: {}", w.subject, w.message))
-            .collect();
+        let w = warning_lines(&t);
         assert_eq!(
             w,
             [

@@ -199,10 +199,7 @@ fn every_node_of_a_mixed_cluster_computes_kilos_numbering() {
 #[test]
 fn claims_and_leader_changes_do_not_move_kilos_numbering() {
     let mut nodes = mixed();
-    nodes[0] = nodes[0]
-        .clone()
-        .ann("wireguard-ip", "10.4.11.93/16")
-        .ann("wireguard-ip-since", "1600000000");
+    nodes[0] = nodes[0].clone().claims("10.4.11.93/16", "1600000000");
     nodes[1] = nodes[1].clone().ann("leader", "");
     let t = topo(&nodes, "node-b");
     assert!(t.is_leader());
@@ -335,10 +332,7 @@ fn a_stale_go_node_does_not_count() {
 #[test]
 fn a_new_leader_keeps_the_segments_address_and_time() {
     let mut nodes = kilo_example();
-    nodes[0] = nodes[0]
-        .clone()
-        .ann("wireguard-ip", "10.4.0.2/16")
-        .ann("wireguard-ip-since", "1699999000");
+    nodes[0] = nodes[0].clone().claims("10.4.0.2/16", "1699999000");
     nodes[1] = nodes[1].clone().ann("leader", "");
     let t = topo(&nodes, "node-b");
     assert!(t.is_leader());

@@ -195,11 +195,7 @@ fn peers_with_overlapping_allowed_ips() {
             "c-mesh=[10.7.0.1/32]"
         ]
     );
-    let warnings: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let warnings = warning_lines(&t);
     assert_eq!(
         warnings,
         [
@@ -258,11 +254,7 @@ fn allowed_location_ips_that_overlap_are_dropped() {
         })
         .collect();
     assert_eq!(kept, [vec!["192.168.10.0/24".to_owned()], vec![]]);
-    let warnings: Vec<String> = t
-        .warnings
-        .iter()
-        .map(|w| format!("{}: {}", w.subject, w.message))
-        .collect();
+    let warnings = warning_lines(&t);
     assert_eq!(
         warnings,
         [

@@ -65,6 +65,12 @@ impl N {
         self
     }
 
+    /// The node publishes `wireguard-ip` = `ip` held since `since` (`wireguard-ip-since`).
+    pub fn claims(self, ip: &str, since: &str) -> Self {
+        self.ann("wireguard-ip", ip)
+            .ann("wireguard-ip-since", since)
+    }
+
     /// The same node run by Go Kilo: no `implementation` marker.
     pub fn go_kilo(mut self) -> Self {
         self.0.annotations.remove("kilo.squat.ai/implementation");
@@ -166,4 +172,12 @@ pub fn kilo_example() -> Vec<N> {
             &["10.42.2.0/24"],
         ),
     ]
+}
+
+/// A topology's warnings as `subject: message` lines.
+pub fn warning_lines(t: &kilo_mesh::Topology) -> Vec<String> {
+    t.warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.subject, w.message))
+        .collect()
 }
