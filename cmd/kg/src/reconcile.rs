@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use kilo_k8s::cluster::{Cluster, ClusterView};
 use kilo_k8s::{OwnFacts, own_annotations};
+use kilo_mesh::allocate;
 use kilo_mesh::annotations::keys;
 use kilo_mesh::implementation::Implementation;
 use kilo_mesh::local::{self, Discovered, HEARTBEAT_SECS};
@@ -36,6 +37,8 @@ pub struct Reconciler<C, D> {
     metrics: Metrics,
     notices: NoticeDedup,
     published: Option<(BTreeMap<String, String>, Instant)>,
+    /// The WireGuard IP this kg last published as leader, and the time it published with it.
+    claimed: Option<(std::net::Ipv4Addr, i64)>,
     cni_written: Option<String>,
 }
 
@@ -56,6 +59,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             metrics,
             notices: NoticeDedup::default(),
             published: None,
+            claimed: None,
             cni_written: None,
         }
     }
@@ -213,15 +217,15 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             .filter(|p| p.last_handshake.is_some())
             .filter_map(|p| Some((p.key, kilo_mesh::Endpoint::from_socket(p.endpoint?))))
             .collect();
+        let wireguard_ip = plan.wireguard_ip.filter(|_| plan.is_leader);
+        let since = wireguard_ip
+            .map(|w| allocate::since_to_publish(w.addr(), held_since, self.claimed, now));
         let facts = OwnFacts {
             key: self.dp.public_key(),
             endpoint: d.endpoint.clone(),
             internal_ip: d.internal.first().copied(),
-            wireguard_ip: plan
-                .wireguard_ip
-                .filter(|_| plan.is_leader)
-                .map(ipnet::IpNet::V4),
-            wireguard_ip_since: Some(held_since.unwrap_or(now)),
+            wireguard_ip: wireguard_ip.map(ipnet::IpNet::V4),
+            wireguard_ip_since: since,
             last_seen: now,
             discovered,
             granularity: self.cfg.mesh.granularity,
@@ -240,7 +244,10 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         }
         match self.cluster.publish(&self.cfg.hostname, &ann).await {
-            Ok(()) => self.published = Some((without_heartbeat, Instant::now())),
+            Ok(()) => {
+                self.published = Some((without_heartbeat, Instant::now()));
+                self.claimed = wireguard_ip.zip(since).map(|(w, t)| (w.addr(), t));
+            }
             Err(e) => {
                 self.metrics.error("publish");
                 tracing::warn!(

@@ -219,6 +219,21 @@ pub fn held_since(nodes: &[Node], address: Ipv4Addr) -> Option<i64> {
         .min()
 }
 
+/// The `wireguard-ip-since` a leader publishes for `address`: the earliest of the time its
+/// segment's members published for it (`held`, from [`held_since`]) and the time this kg itself
+/// last published for that same address (`mine`; it covers the moments before the cluster view
+/// shows kg's own publish), else `now`.
+#[must_use]
+pub fn since_to_publish(
+    address: Ipv4Addr,
+    held: Option<i64>,
+    mine: Option<(Ipv4Addr, i64)>,
+    now: i64,
+) -> i64 {
+    let mine = mine.filter(|(a, _)| *a == address).map(|(_, t)| t);
+    held.into_iter().chain(mine).min().unwrap_or(now)
+}
+
 /// A published `wireguard-ip` that another segment holds is reported (stable allocation only;
 /// Kilo's numbering ignores claims): the first publisher keeps a contested address and the
 /// other segment moves.

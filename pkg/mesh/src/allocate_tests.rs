@@ -151,3 +151,17 @@ fn kilo_numbering_includes_the_broadcast_address_and_never_wraps() {
     let expected: BTreeMap<String, Ipv4Addr> = [("a".to_owned(), addr("255.255.255.255"))].into();
     assert_eq!(allocate_kilo(top, &["a", "b"]), expected);
 }
+
+#[test]
+fn the_published_time_is_the_earliest_known_for_the_same_address() {
+    let a = addr("10.4.0.2");
+    let b = addr("10.4.0.3");
+    assert_eq!(since_to_publish(a, None, None, 500), 500);
+    assert_eq!(since_to_publish(a, Some(100), None, 500), 100);
+    // kg's own earlier publish, not yet in the cluster view
+    assert_eq!(since_to_publish(a, None, Some((a, 300)), 500), 300);
+    assert_eq!(since_to_publish(a, Some(100), Some((a, 300)), 500), 100);
+    assert_eq!(since_to_publish(a, Some(400), Some((a, 300)), 500), 300);
+    // a time kg published for another address does not carry over
+    assert_eq!(since_to_publish(a, None, Some((b, 300)), 500), 500);
+}
