@@ -51,6 +51,9 @@ fn text(status: &ClusterStatus, problems: &[NodeProblem], rejected: &[Rejected])
     ];
     rows.extend(status.nodes.iter().map(node_row));
     let mut out = table(&rows);
+    if let Some(line) = status.allocation.as_ref().and_then(|a| a.describe()) {
+        let _ = writeln!(out, "\n{line}");
+    }
     out.push_str("\nEGRESS (source address of pod traffic leaving the cluster)\n");
     let mut egress = Vec::new();
     for n in &status.nodes {

@@ -60,6 +60,21 @@ pub enum Allocation {
     Stable,
 }
 
+impl Allocation {
+    /// One line for operators in Kilo's mode (`None` when stable: nothing to say).
+    #[must_use]
+    pub fn describe(&self) -> Option<String> {
+        let Self::Kilo { go_kilo_nodes } = self else {
+            return None;
+        };
+        let names: Vec<&str> = go_kilo_nodes.iter().map(NodeName::as_str).collect();
+        Some(format!(
+            "WireGuard IPs numbered by segment order, as Go Kilo does, while Go Kilo runs on: {}",
+            names.join(", ")
+        ))
+    }
+}
+
 /// FNV-1a over bytes, 64 bit: small, stable across versions and platforms.
 #[must_use]
 pub fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -4,7 +4,6 @@ use std::fmt::{Display, Write as _};
 
 use super::network::{RouteDisplay, RuleDisplay};
 use super::{EgressState, NodePlan};
-use crate::types::NodeName;
 
 fn egress_line<A: Display>(family: &str, s: &EgressState<A>) -> String {
     format!("{family}: {}", s.describe())
@@ -36,13 +35,8 @@ impl NodePlan {
         if let Some(w) = self.wireguard_ip {
             let _ = writeln!(out, "segment WireGuard IP: {w}");
         }
-        if let crate::allocate::Allocation::Kilo { go_kilo_nodes } = &self.allocation {
-            let names: Vec<&str> = go_kilo_nodes.iter().map(NodeName::as_str).collect();
-            let _ = writeln!(
-                out,
-                "WireGuard IPs numbered by segment order, as Go Kilo does, while Go Kilo runs on: {}",
-                names.join(", ")
-            );
+        if let Some(line) = self.allocation.describe() {
+            let _ = writeln!(out, "{line}");
         }
         section(&mut out, "WireGuard");
         match &self.wireguard {
