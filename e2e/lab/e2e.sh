@@ -140,6 +140,7 @@ bad_annotations() {
 }
 check "bad annotations (keepalive=abc, force-endpoint=::::) → Node Events in kubectl get events; the mesh keeps working" bad_annotations
 
+source "$HERE/e2e-mixed.sh"
 source "$HERE/e2e-egress.sh"
 source "$HERE/e2e-lan.sh"
 source "$HERE/e2e-peers.sh"

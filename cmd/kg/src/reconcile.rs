@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use kilo_k8s::cluster::{Cluster, ClusterView};
 use kilo_k8s::{OwnFacts, own_annotations};
+use kilo_mesh::allocate;
 use kilo_mesh::annotations::keys;
+use kilo_mesh::implementation::Implementation;
 use kilo_mesh::local::{self, Discovered, HEARTBEAT_SECS};
 use kilo_mesh::notice::{self, NoticeDedup, Refusal, Target};
 use kilo_mesh::plan::{LocalFacts, NodePlan};
@@ -39,6 +41,8 @@ pub struct Reconciler<C, D> {
     metrics: Metrics,
     notices: NoticeDedup,
     published: Option<(BTreeMap<String, String>, Instant)>,
+    /// The WireGuard IP this kg last published as leader, and the time it published with it.
+    claimed: Option<(std::net::Ipv4Addr, i64)>,
     cni_written: Option<String>,
     /// The planned peers' names by key, from the latest plan (the peer metrics' labels).
     peer_names: BTreeMap<WgKey, String>,
@@ -62,6 +66,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             metrics,
             notices: NoticeDedup::default(),
             published: None,
+            claimed: None,
             cni_written: None,
             peer_names: BTreeMap::new(),
             health: None,
@@ -151,7 +156,9 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         }
         let mine = view.nodes.iter().find(|e| e.node.name == self.cfg.hostname);
         let stale = local::published_is_stale(mine.map(|e| &e.node), self.dp.public_key(), now());
-        self.publish(&plan, &discovered, &observed, stale).await;
+        let held_since = topo.local_segment().wireguard_ip_since;
+        self.publish(&plan, held_since, &discovered, &observed, stale)
+            .await;
         let backend = backend_override::wanted(
             &view,
             &self.cfg.hostname,
@@ -196,6 +203,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return None;
         };
         local::overlay(me, self.dp.public_key(), &discovered, now());
+        me.implementation = Implementation::KiloRs;
         let snapshot = Snapshot {
             nodes,
             peers: view.peers.clone(),
@@ -224,22 +232,33 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         Some((topo, plan, discovered))
     }
 
-    async fn publish(&mut self, plan: &NodePlan, d: &Discovered, observed: &Observed, stale: bool) {
+    /// Publishes this node's annotations when they changed or the heartbeat is due. `held_since`
+    /// is since when the segment has held its WireGuard IP (`None`: from now on).
+    async fn publish(
+        &mut self,
+        plan: &NodePlan,
+        held_since: Option<i64>,
+        d: &Discovered,
+        observed: &Observed,
+        stale: bool,
+    ) {
+        let now = now();
         let discovered = observed
             .peers
             .iter()
             .filter(|p| p.last_handshake.is_some())
             .filter_map(|p| Some((p.key, kilo_mesh::Endpoint::from_socket(p.endpoint?))))
             .collect();
+        let wireguard_ip = plan.wireguard_ip.filter(|_| plan.is_leader);
+        let since = wireguard_ip
+            .map(|w| allocate::since_to_publish(w.addr(), held_since, self.claimed, now));
         let facts = OwnFacts {
             key: self.dp.public_key(),
             endpoint: d.endpoint.clone(),
             internal_ip: d.internal.first().copied(),
-            wireguard_ip: plan
-                .wireguard_ip
-                .filter(|_| plan.is_leader)
-                .map(ipnet::IpNet::V4),
-            last_seen: now(),
+            wireguard_ip: wireguard_ip.map(ipnet::IpNet::V4),
+            wireguard_ip_since: since,
+            last_seen: now,
             discovered,
             granularity: self.cfg.mesh.granularity,
             egress: plan.egress,
@@ -247,6 +266,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         let ann = own_annotations(&facts);
         let mut without_heartbeat = ann.clone();
         without_heartbeat.remove(keys::LAST_SEEN);
+        without_heartbeat.remove(keys::IMPLEMENTATION);
         let due = stale
             || match &self.published {
                 Some((prev, at)) => *prev != without_heartbeat || at.elapsed() >= HEARTBEAT,
@@ -256,7 +276,10 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return;
         }
         match self.cluster.publish(&self.cfg.hostname, &ann).await {
-            Ok(()) => self.published = Some((without_heartbeat, Instant::now())),
+            Ok(()) => {
+                self.published = Some((without_heartbeat, Instant::now()));
+                self.claimed = wireguard_ip.zip(since).map(|(w, t)| (w.addr(), t));
+            }
             Err(e) => {
                 self.metrics.error("checkin");
                 tracing::warn!(

@@ -159,11 +159,36 @@ async fn first_reconcile_publishes_applies_and_becomes_ready() {
     // location:a → 10.4.0.1 + fnv1a64("location:a") % 65534, computed independently.
     assert_eq!(published["kilo.squat.ai/wireguard-ip"], "10.4.14.114/16");
     assert_eq!(published["kilo.squat.ai/granularity"], "location");
+    // The marker carries the heartbeat it was written with; a new address is held from now on.
+    let last_seen = &published["kilo.squat.ai/last-seen"];
+    assert_eq!(
+        published["kilo.squat.ai/implementation"],
+        format!("kilo-rs; last-seen={last_seen}")
+    );
+    assert_eq!(&published["kilo.squat.ai/wireguard-ip-since"], last_seen);
     let plans = h.dp.applied.lock().unwrap();
     assert_eq!(plans.len(), 1);
     assert!(plans[0].is_leader);
     let cni = std::fs::read_to_string(h._dir.0.join("10-kilo.conflist")).unwrap();
     assert!(cni.contains("\"subnet\": \"fd00:10:42:1::/64\""), "{cni}");
+}
+
+// The leader publishes on the time its segment first held the address (issue #12's "first
+// publisher"), not the time of this publish.
+#[tokio::test]
+async fn a_held_address_keeps_its_time() {
+    let mut h = harness(view(&[
+        ("wireguard-ip", "10.4.0.9/16"),
+        ("wireguard-ip-since", "1600000000"),
+    ]));
+    h.rec.reconcile().await;
+    let published = h
+        .cluster
+        .with_state(|s| s.published.get("n1").cloned())
+        .flatten()
+        .unwrap();
+    assert_eq!(published["kilo.squat.ai/wireguard-ip"], "10.4.0.9/16");
+    assert_eq!(published["kilo.squat.ai/wireguard-ip-since"], "1600000000");
 }
 
 #[tokio::test]

@@ -152,6 +152,9 @@ fn text(
         row
     }));
     let mut out = table(&rows);
+    if let Some(line) = status.allocation.as_ref().and_then(|a| a.describe()) {
+        let _ = writeln!(out, "\n{line}");
+    }
     out.push_str("\nEGRESS (source address of pod traffic leaving the cluster)\n");
     let mut egress = Vec::new();
     for n in &status.nodes {

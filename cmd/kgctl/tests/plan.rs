@@ -274,3 +274,87 @@ fn hostile_cluster_routes_only_sane_values() {
         "{out}"
     );
 }
+
+// Issue #11 item 5: a cluster half-way through a migration (e2e/fixtures/mixed.yaml). The
+// kilo-rs leader node-a and the Go Kilo leader node-c (whose plan kgctl computes as kg would;
+// Go Kilo's own numbering is replayed in pkg/mesh/tests/mixed_cluster.rs) configure the same
+// addresses: Kilo's numbering by segment order.
+#[test]
+fn mixed_cluster_kilo_rs_leader() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "mixed.yaml",
+        "--hostname",
+        "node-a",
+        "--service-cidr",
+        "10.43.0.0/16"
+    ]));
+}
+
+#[test]
+fn mixed_cluster_go_kilo_leader() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "mixed.yaml",
+        "--hostname",
+        "node-c",
+        "--service-cidr",
+        "10.43.0.0/16"
+    ]));
+}
+
+// Every node of the mixed cluster, leader or follower, kilo-rs or Go: the same numbering, and
+// every leader's WireGuard peers carry the other segments' addresses from it.
+#[test]
+fn every_node_of_the_mixed_cluster_agrees() {
+    let cases = [
+        (
+            "node-a",
+            "10.4.0.2/16",
+            vec![vec!["10.4.0.1/32"], vec!["10.4.0.3/32"]],
+        ),
+        ("node-b", "10.4.0.2/16", vec![]),
+        (
+            "node-c",
+            "10.4.0.1/16",
+            vec![vec!["10.4.0.2/32"], vec!["10.4.0.3/32"]],
+        ),
+        (
+            "node-d",
+            "10.4.0.3/16",
+            vec![vec!["10.4.0.2/32"], vec!["10.4.0.1/32"]],
+        ),
+        ("node-e", "10.4.0.1/16", vec![]),
+    ];
+    for (host, own, peers) in cases {
+        let out = kgctl(&["plan", "-f", "mixed.yaml", "--hostname", host, "-o", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let plan = &doc["plan"];
+        assert_eq!(
+            plan["allocation"],
+            serde_json::json!({"mode": "kilo", "go_kilo_nodes": ["node-c"]}),
+            "{host}"
+        );
+        assert_eq!(plan["wireguard_ip"], own, "{host}");
+        let got: Vec<Vec<String>> = plan["wireguard"]["peers"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        p["allowed_ips"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter_map(|a| a.as_str())
+                            .filter(|a| a.starts_with("10.4."))
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(got, peers, "{host}");
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use kilo_mesh::annotations::{keys, render_discovered};
 use kilo_mesh::egress::EgressStatus;
+use kilo_mesh::implementation;
 use kilo_mesh::types::{Endpoint, Granularity, WgKey};
 
 /// The facts kg knows about its own node.
@@ -19,6 +20,8 @@ pub struct OwnFacts {
     pub internal_ip: Option<IpNet>,
     /// The segment's WireGuard IP, when this node leads it.
     pub wireguard_ip: Option<IpNet>,
+    /// Since when the segment has held it (unix seconds), published with it.
+    pub wireguard_ip_since: Option<i64>,
     /// Heartbeat, unix seconds.
     pub last_seen: i64,
     /// Endpoints observed by the WireGuard device.
@@ -30,8 +33,9 @@ pub struct OwnFacts {
 }
 
 /// The complete annotation set kg owns on its node. Values kg has nothing for are written as
-/// `""`, as Kilo does, so Go and Rust readers agree. `egress-ip-status` is kilo-rs's own addition
-/// (Kilo ignores annotations it does not know).
+/// `""`, as Kilo does, so Go and Rust readers agree. `egress-ip-status`, `implementation` (written
+/// with the same time as `last-seen`) and `wireguard-ip-since` are kilo-rs's own additions (Kilo
+/// ignores annotations it does not know).
 #[must_use]
 pub fn own_annotations(f: &OwnFacts) -> BTreeMap<String, String> {
     let text = |o: Option<String>| o.unwrap_or_default();
@@ -49,7 +53,16 @@ pub fn own_annotations(f: &OwnFacts) -> BTreeMap<String, String> {
             keys::WIREGUARD_IP,
             text(f.wireguard_ip.map(|n| n.to_string())),
         ),
+        (
+            keys::WIREGUARD_IP_SINCE,
+            text(
+                f.wireguard_ip_since
+                    .filter(|_| f.wireguard_ip.is_some())
+                    .map(|t| t.to_string()),
+            ),
+        ),
         (keys::LAST_SEEN, f.last_seen.to_string()),
+        (keys::IMPLEMENTATION, implementation::marker(f.last_seen)),
         (keys::DISCOVERED_ENDPOINTS, render_discovered(&f.discovered)),
         (keys::GRANULARITY, f.granularity.as_str().to_owned()),
         (keys::EGRESS_IP_STATUS, f.egress.to_annotation()),

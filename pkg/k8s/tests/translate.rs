@@ -159,6 +159,7 @@ fn own_annotations_are_complete_and_kilo_compatible() {
         endpoint: Some("192.168.77.11:51820".parse().unwrap()),
         internal_ip: Some("192.168.77.11/24".parse().unwrap()),
         wireguard_ip: None,
+        wireguard_ip_since: Some(1_699_999_000),
         last_seen: 1_700_000_000,
         discovered: BTreeMap::new(),
         granularity: kilo_mesh::Granularity::Location,
@@ -180,15 +181,25 @@ fn own_annotations_are_complete_and_kilo_compatible() {
         ),
         ("kilo.squat.ai/endpoint", "192.168.77.11:51820"),
         ("kilo.squat.ai/granularity", "location"),
+        ("kilo.squat.ai/implementation", "kilo-rs; last-seen=1700000000"),
         ("kilo.squat.ai/internal-ip", "192.168.77.11/24"),
         ("kilo.squat.ai/key", KEY),
         ("kilo.squat.ai/last-seen", "1700000000"),
         ("kilo.squat.ai/wireguard-ip", ""),
+        // No WireGuard IP (not a leader): no time either.
+        ("kilo.squat.ai/wireguard-ip-since", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     assert_eq!(got, expected);
+    let leader = OwnFacts {
+        wireguard_ip: Some("10.4.0.2/16".parse().unwrap()),
+        ..facts
+    };
+    let got = own_annotations(&leader);
+    assert_eq!(got["kilo.squat.ai/wireguard-ip"], "10.4.0.2/16");
+    assert_eq!(got["kilo.squat.ai/wireguard-ip-since"], "1699999000");
 }
 
 #[test]

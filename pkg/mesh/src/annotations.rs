@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::egress::{self, EgressStatus};
+use crate::implementation;
 use crate::node::Node;
 use crate::types::{Endpoint, Granularity, NodeName, WgKey};
 
@@ -51,6 +52,10 @@ pub mod keys {
     pub const GRANULARITY: &str = "kilo.squat.ai/granularity";
     /// kg (kilo-rs only): the egress decision per family, JSON (`EgressStatus`).
     pub const EGRESS_IP_STATUS: &str = "kilo.squat.ai/egress-ip-status";
+    /// kg (kilo-rs only): `kilo-rs; last-seen=<t>`, written with `last-seen` (crate::implementation).
+    pub const IMPLEMENTATION: &str = "kilo.squat.ai/implementation";
+    /// kg (kilo-rs only): since when (unix seconds) the segment has held its `wireguard-ip`.
+    pub const WIREGUARD_IP_SINCE: &str = "kilo.squat.ai/wireguard-ip-since";
 }
 
 /// How bad a problem is.
@@ -138,6 +143,15 @@ pub fn parse_node(
         v.parse::<i64>()
             .map_err(|_| "not a unix timestamp in seconds".to_owned())
     });
+    node.wireguard_ip_since = p
+        .parse_with(keys::WIREGUARD_IP_SINCE, parse_optional_seconds)
+        .flatten();
+    let last_seen = node.last_seen;
+    node.implementation = p
+        .parse_with(keys::IMPLEMENTATION, |v| {
+            implementation::from_marker(v, last_seen)
+        })
+        .unwrap_or_default();
     node.persistent_keepalive = p.parse_with(keys::PERSISTENT_KEEPALIVE, parse_keepalive);
     node.allowed_location_ips = p.cidr_list(keys::ALLOWED_LOCATION_IPS);
     node.discovered_endpoints = p
@@ -329,6 +343,19 @@ pub fn is_label_value(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         && edge(s.chars().next())
         && edge(s.chars().last())
+}
+
+/// Unix seconds, or `""` for none.
+fn parse_optional_seconds(v: &str) -> Result<Option<i64>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not a unix timestamp in seconds".to_owned());
+    }
+    v.parse::<i64>()
+        .map(Some)
+        .map_err(|_| "not a unix timestamp in seconds".to_owned())
 }
 
 fn parse_keepalive(v: &str) -> Result<u16, String> {

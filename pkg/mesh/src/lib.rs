@@ -14,6 +14,7 @@ pub mod egress;
 pub mod flags;
 pub mod guard;
 pub mod health;
+pub mod implementation;
 pub mod local;
 pub mod node;
 pub mod notice;

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::egress::{EgressIps, EgressStatus};
+use crate::implementation::Implementation;
 use crate::types::{Endpoint, Granularity, NodeName, PresharedKey, WgKey};
 
 /// How long a node's `last-seen` heartbeat stays fresh, in seconds.
@@ -33,6 +34,12 @@ pub struct Node {
     pub key: Option<WgKey>,
     /// The published `wireguard-ip` (a claim that keeps the segment's address stable).
     pub wireguard_ip: Option<IpNet>,
+    /// The published `wireguard-ip-since`: since when (unix seconds) the segment has held that
+    /// address, so the first publisher keeps a contested one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wireguard_ip_since: Option<i64>,
+    /// Who runs the node's kg, from the `implementation` marker.
+    pub implementation: Implementation,
     /// The published `last-seen`, unix seconds.
     pub last_seen: Option<i64>,
     /// `spec.podCIDRs` (one per family).
@@ -68,6 +75,8 @@ impl Node {
             status_addresses: Vec::new(),
             key: None,
             wireguard_ip: None,
+            wireguard_ip_since: None,
+            implementation: Implementation::GoKilo,
             last_seen: None,
             pod_cidrs: Vec::new(),
             persistent_keepalive: None,

@@ -3,12 +3,12 @@
 //! independent of input order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
-use crate::allocate::{self, Request};
+use crate::allocate::{self, Allocation};
 use crate::conflicts;
 use crate::guard::{self, Rejected};
 use crate::node::{Node, Peer, Snapshot};
@@ -52,6 +52,10 @@ pub struct Segment {
     pub leader: usize,
     /// The segment's WireGuard IP with the subnet's prefix; `None` if the subnet is exhausted.
     pub wireguard_ip: Option<Ipv4Net>,
+    /// Since when the segment has held it, from its members' `wireguard-ip-since` (`None`: a new
+    /// address, or claims without a time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wireguard_ip_since: Option<i64>,
     /// The endpoint peers use for the leader (a discovered one for NATed leaders).
     pub endpoint: Option<Endpoint>,
     /// Allowed-location IPs that survived the overlap filter.
@@ -121,6 +125,8 @@ pub struct PeerEntry {
 pub struct Topology {
     /// `--subnet`.
     pub subnet: Ipv4Net,
+    /// How the WireGuard IPs were allocated (Kilo's numbering while Go Kilo nodes take part).
+    pub allocation: Allocation,
     /// Segments, sorted by key.
     pub segments: Vec<Segment>,
     /// Index of the local node's segment.
@@ -236,15 +242,15 @@ impl Topology {
                 .or_default()
                 .push(n);
         }
-        let addresses = allocate_segments(&groups, subnet);
-        allocate::claim_conflicts(&groups, &addresses, &mut warnings);
+        let outcome = allocate::for_segments(&groups, subnet);
+        allocate::claim_conflicts(&groups, &outcome, &mut warnings);
         let mut segments: Vec<Segment> = groups
             .into_iter()
             .map(|(key, nodes)| {
                 let leader = elect_leader(&nodes);
-                let wireguard_ip = addresses
-                    .get(&key)
-                    .and_then(|a| Ipv4Net::new(*a, subnet.prefix_len()).ok());
+                let address = outcome.addresses.get(&key).copied();
+                let wireguard_ip = address.and_then(|a| Ipv4Net::new(a, subnet.prefix_len()).ok());
+                let wireguard_ip_since = address.and_then(|a| allocate::held_since(&nodes, a));
                 if wireguard_ip.is_none() {
                     warnings.push(Warning {
                         subject: format!("segment/{key}"),
@@ -263,6 +269,7 @@ impl Topology {
                     nodes,
                     leader,
                     wireguard_ip,
+                    wireguard_ip_since,
                 }
             })
             .collect();
@@ -277,6 +284,7 @@ impl Topology {
         conflicts::filter_allowed_location_ips(&mut segments, &peers, subnet, &mut warnings);
         let mut topo = Self {
             subnet,
+            allocation: outcome.allocation,
             segments,
             local_segment,
             local: local.clone(),
@@ -363,34 +371,6 @@ impl Topology {
             }
         }
     }
-}
-
-/// Claims come from the leader first, then the other members by name.
-fn allocate_segments(
-    groups: &BTreeMap<String, Vec<Node>>,
-    subnet: Ipv4Net,
-) -> BTreeMap<String, Ipv4Addr> {
-    let requests: Vec<Request<'_>> = groups
-        .iter()
-        .map(|(key, nodes)| {
-            let leader = elect_leader(nodes);
-            let order = std::iter::once(&nodes[leader]).chain(
-                nodes
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != leader)
-                    .map(|(_, n)| n),
-            );
-            let claims = order
-                .filter_map(|n| match n.wireguard_ip.map(|w| w.addr()) {
-                    Some(IpAddr::V4(a)) => Some(a),
-                    _ => None,
-                })
-                .collect();
-            Request { key, claims }
-        })
-        .collect();
-    allocate::allocate(subnet, &requests)
 }
 
 /// Two networks overlap when one contains the other's network address.

@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use kilo_mesh::annotations::{AnnotationProblem, Severity, parse_node};
+use kilo_mesh::implementation::Implementation;
 
 #[cfg(test)]
 fn parse(n: &N) -> (kilo_mesh::Node, Vec<AnnotationProblem>) {
@@ -189,4 +190,73 @@ fn an_invalid_node_name_is_the_only_hard_failure() {
     let mut n = base();
     n.0.name = "Not_A_Name".into();
     assert!(parse_node(&n.0, "topology.kubernetes.io/region").is_err());
+}
+
+// The kilo-rs marker: exact form only; anything else is a problem and the node counts as Go Kilo.
+#[test]
+fn the_implementation_marker_is_exact() {
+    const MARKER: &str = "not a marker kg writes (\"kilo-rs; last-seen=<unix seconds>\")";
+    let bad = [
+        "kilo-rs",
+        "kilo-rs; last-seen=",
+        "kilo-rs; last-seen=yesterday",
+        "kilo-rs; last-seen=-1700000000",
+        "kilo-rs; last-seen=+1700000000",
+        "kilo-rs; last-seen= 1700000000",
+        "kilo-rs; last-seen=1700000000 ",
+        "kilo-rs;last-seen=1700000000",
+        "Kilo-rs; last-seen=1700000000",
+        "kilo-go; last-seen=1700000000",
+        "kilo-rs; last-seen=99999999999999999999",
+        "kilo-rs; last-seen=1700000000\n",
+        "",
+    ];
+    for v in bad {
+        let (node, problems) = parse(&base().ann("implementation", v));
+        assert_eq!(node.implementation, Implementation::GoKilo, "{v:?}");
+        assert_eq!(problems.len(), 1, "{v:?}: {problems:?}");
+        assert_eq!(problems[0].reason, MARKER, "{v:?}");
+    }
+    // Well-formed but written with another heartbeat, or with no last-seen at all: Go Kilo, no
+    // problem (the node went back to Go Kilo).
+    for (marker, last_seen) in [
+        ("kilo-rs; last-seen=1699999970", Some("1700000000")),
+        ("kilo-rs; last-seen=1700000000", None),
+    ] {
+        let mut n = base().ann("implementation", marker);
+        if last_seen.is_none() {
+            n.0.annotations.remove("kilo.squat.ai/last-seen");
+        }
+        let (node, problems) = parse(&n);
+        assert_eq!(node.implementation, Implementation::GoKilo, "{marker}");
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    let (node, problems) = parse(&base());
+    assert_eq!(node.implementation, Implementation::KiloRs);
+    assert!(problems.is_empty());
+    let (node, _) = parse(&base().go_kilo());
+    assert_eq!(node.implementation, Implementation::GoKilo);
+}
+
+#[test]
+fn wireguard_ip_since_is_unix_seconds_or_empty() {
+    for v in ["-5", "soon", "1e9", " 1700000000", "99999999999999999999"] {
+        let (node, problems) = parse(&base().ann("wireguard-ip-since", v));
+        assert_eq!(node.wireguard_ip_since, None, "{v:?}");
+        assert_eq!(
+            problems,
+            [AnnotationProblem {
+                annotation: "kilo.squat.ai/wireguard-ip-since".to_owned(),
+                value: v.to_owned(),
+                reason: "not a unix timestamp in seconds".to_owned(),
+                severity: Severity::Error,
+            }],
+            "{v:?}"
+        );
+    }
+    let (node, problems) = parse(&base().ann("wireguard-ip-since", ""));
+    assert_eq!(node.wireguard_ip_since, None);
+    assert!(problems.is_empty());
+    let (node, _) = parse(&base().ann("wireguard-ip-since", "1699999000"));
+    assert_eq!(node.wireguard_ip_since, Some(1_699_999_000));
 }

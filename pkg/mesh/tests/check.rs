@@ -111,3 +111,28 @@ fn stale_nodes_claims_and_pending_egress_are_warnings() {
         ]
     );
 }
+
+// Issue #12: a contested wireguard-ip is a finding on the node that lost it (the first publisher,
+// node-c's aws since 1699990000, keeps it), and the loser's published address differs from the
+// one the mesh computes.
+#[test]
+fn a_contested_wireguard_ip_is_a_finding() {
+    let mut nodes = kilo_example();
+    nodes[2] = nodes[2].clone().claims("10.4.0.7/16", "1699990000");
+    nodes[0] = nodes[0].clone().claims("10.4.0.7/16", "1699999999");
+    assert_eq!(
+        findings(&nodes),
+        [
+            (
+                Severity::Warning,
+                "node/node-a".to_owned(),
+                "kilo.squat.ai/wireguard-ip 10.4.0.7 is held by segment location:aws, which claimed it first; segment location:gcp gets another address".to_owned()
+            ),
+            (
+                Severity::Warning,
+                "node/node-a".to_owned(),
+                "publishes wireguard-ip 10.4.0.7/16 but the mesh computes 10.4.11.93/16 (kg not caught up, or running with another --subnet)".to_owned()
+            ),
+        ]
+    );
+}

@@ -466,10 +466,57 @@ fn a_wireguard_ip_claimed_by_a_second_segment_stays_and_the_conflict_is_reported
     assert_eq!(
         w,
         [
-            "node/node-z: kilo.squat.ai/wireguard-ip 10.4.11.93 is held by segment location:gcp; \
-          segment location:zzz gets another address"
+            "node/node-z: kilo.squat.ai/wireguard-ip 10.4.11.93 is held by segment location:gcp, \
+             which claimed it first; segment location:zzz gets another address"
         ]
     );
+}
+
+// Issue #12: the first publisher keeps it, also when the newcomer sorts first. "First" is the
+// published `wireguard-ip-since` (kg keeps it as long as the segment holds the address); a claim
+// without one (typed by hand) comes after every claim with one.
+#[test]
+fn the_first_publisher_keeps_a_wireguard_ip_whatever_the_key_order() {
+    for newcomer_since in ["1700000100", ""] {
+        let mut nodes = kilo_example();
+        nodes[0] = nodes[0].clone().claims("10.4.0.5/16", "1699990000");
+        nodes.push(
+            N::new(
+                "node-z",
+                "aaa",
+                "192.0.2.9:51820",
+                "10.9.0.9/24",
+                &["10.42.9.0/24"],
+            )
+            .claims("10.4.0.5/16", newcomer_since),
+        );
+        let t = topo_of(&nodes, vec![], "node-z");
+        let wg: Vec<String> = t
+            .segments
+            .iter()
+            .map(|s| format!("{} {}", s.key, s.wireguard_ip.unwrap()))
+            .collect();
+        // location:aaa gets its hashed slot (10.4.0.1 + FNV-1a-64 mod 65534, Python one-liner).
+        assert_eq!(
+            wg,
+            [
+                "location:aaa 10.4.226.50/16",
+                "location:aws 10.4.25.174/16",
+                "location:gcp 10.4.0.5/16"
+            ],
+            "newcomer since {newcomer_since:?}"
+        );
+        let gcp = t.segments.iter().find(|s| s.location == "gcp").unwrap();
+        assert_eq!(gcp.wireguard_ip_since, Some(1_699_990_000));
+        let w = warning_lines(&t);
+        assert_eq!(
+            w,
+            [
+                "node/node-z: kilo.squat.ai/wireguard-ip 10.4.0.5 is held by segment location:gcp, \
+                 which claimed it first; segment location:aaa gets another address"
+            ]
+        );
+    }
 }
 
 /// Node `n1` (endpoint 192.0.2.1:51820) with annotation `kilo.squat.ai/<field>` set, parsed.

@@ -74,6 +74,9 @@ pub struct NodePlan {
     pub is_leader: bool,
     /// The segment's WireGuard IP (published as `wireguard-ip` by the leader).
     pub wireguard_ip: Option<Ipv4Net>,
+    /// How the mesh's WireGuard IPs were allocated (Kilo's numbering while Go Kilo nodes take
+    /// part).
+    pub allocation: crate::allocate::Allocation,
     /// The WireGuard device (leaders only).
     pub wireguard: Option<WireGuardPlan>,
     /// Addresses, routes and rules.
@@ -146,6 +149,7 @@ pub fn plan_for(
         leader: seg.leader_node().name.clone(),
         is_leader: topo.is_leader(),
         wireguard_ip: seg.wireguard_ip,
+        allocation: topo.allocation.clone(),
         wireguard: topo.is_leader().then(|| wireguard_plan(topo, settings)),
         network,
         firewall,

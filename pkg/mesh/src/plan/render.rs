@@ -35,6 +35,9 @@ impl NodePlan {
         if let Some(w) = self.wireguard_ip {
             let _ = writeln!(out, "segment WireGuard IP: {w}");
         }
+        if let Some(line) = self.allocation.describe() {
+            let _ = writeln!(out, "{line}");
+        }
         section(&mut out, "WireGuard");
         match &self.wireguard {
             Some(wg) => out.push_str(&wg.render()),

@@ -11,7 +11,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use ipnet::{IpNet, Ipv4Net};
 use serde::Serialize;
 
+use crate::allocate::Allocation;
 use crate::egress::EgressState;
+use crate::implementation::Implementation;
 use crate::node::{Node, READY_WINDOW_SECS, Snapshot};
 use crate::topology::{PeerEntry, Topology, Warning};
 use crate::types::{Endpoint, Granularity, NodeName};
@@ -27,6 +29,8 @@ pub struct ClusterStatus {
     pub peers: Vec<PeerEntry>,
     /// What the topology dropped or adjusted.
     pub warnings: Vec<Warning>,
+    /// How the WireGuard IPs are allocated (`None` when no node takes part).
+    pub allocation: Option<Allocation>,
 }
 
 /// One node.
@@ -52,6 +56,8 @@ pub struct NodeStatus {
     pub pod_cidrs: Vec<IpNet>,
     /// Seconds since kg's last heartbeat.
     pub last_seen_age: Option<i64>,
+    /// Who runs its kg, from the `implementation` marker.
+    pub implementation: Implementation,
     /// Egress source address, IPv4.
     pub egress_v4: FamilyEgress<Ipv4Addr>,
     /// Egress source address, IPv6.
@@ -89,6 +95,7 @@ pub fn cluster_status(
         now: snapshot.now,
         nodes,
         peers: topo.as_ref().map(|t| t.peers.clone()).unwrap_or_default(),
+        allocation: topo.as_ref().map(|t| t.allocation.clone()),
         warnings: topo.map(|t| t.warnings).unwrap_or_default(),
     }
 }
@@ -112,6 +119,7 @@ fn node_status(n: &Node, topo: Option<&Topology>, now: i64) -> NodeStatus {
         wireguard_ip: segment.filter(|_| leader).and_then(|s| s.wireguard_ip),
         pod_cidrs: n.pod_cidrs.clone(),
         last_seen_age: n.last_seen.map(|t| now.saturating_sub(t)),
+        implementation: n.implementation,
         egress_v4: family(n.egress.v4, n.egress.rejected_v4, reported.map(|r| r.v4)),
         egress_v6: family(n.egress.v6, n.egress.rejected_v6, reported.map(|r| r.v6)),
     }

@@ -21,7 +21,8 @@ pub fn key(b: u8) -> String {
 pub struct N(pub RawNode);
 
 impl N {
-    /// A ready node: key from the last byte of its name, endpoint, internal IP, pod CIDR.
+    /// A ready kilo-rs node: key from the last byte of its name, endpoint, internal IP, pod CIDR,
+    /// and the `implementation` marker written with its `last-seen`.
     pub fn new(name: &str, location: &str, endpoint: &str, internal: &str, pods: &[&str]) -> Self {
         let mut a = BTreeMap::new();
         a.insert(
@@ -31,6 +32,10 @@ impl N {
         a.insert("kilo.squat.ai/endpoint".to_owned(), endpoint.to_owned());
         a.insert("kilo.squat.ai/internal-ip".to_owned(), internal.to_owned());
         a.insert("kilo.squat.ai/last-seen".to_owned(), NOW.to_string());
+        a.insert(
+            "kilo.squat.ai/implementation".to_owned(),
+            format!("kilo-rs; last-seen={NOW}"),
+        );
         let mut labels = BTreeMap::new();
         labels.insert(
             "topology.kubernetes.io/region".to_owned(),
@@ -45,11 +50,30 @@ impl N {
         })
     }
 
-    /// Sets (or replaces) an annotation `kilo.squat.ai/<k>`.
+    /// Sets (or replaces) an annotation `kilo.squat.ai/<k>`. A new `last-seen` on a kilo-rs node
+    /// rewrites its marker too, as kg writes both in one patch.
     pub fn ann(mut self, k: &str, v: &str) -> Self {
+        let marker = "kilo.squat.ai/implementation";
+        if k == "last-seen" && v.parse::<i64>().is_ok() && self.0.annotations.contains_key(marker) {
+            self.0
+                .annotations
+                .insert(marker.to_owned(), format!("kilo-rs; last-seen={v}"));
+        }
         self.0
             .annotations
             .insert(format!("kilo.squat.ai/{k}"), v.to_owned());
+        self
+    }
+
+    /// The node publishes `wireguard-ip` = `ip` held since `since` (`wireguard-ip-since`).
+    pub fn claims(self, ip: &str, since: &str) -> Self {
+        self.ann("wireguard-ip", ip)
+            .ann("wireguard-ip-since", since)
+    }
+
+    /// The same node run by Go Kilo: no `implementation` marker.
+    pub fn go_kilo(mut self) -> Self {
+        self.0.annotations.remove("kilo.squat.ai/implementation");
         self
     }
 
