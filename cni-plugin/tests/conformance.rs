@@ -7,22 +7,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-struct Lab {
-    node: Netns,
-    data: TempDir,
-    bridge: String,
-}
-
 impl Lab {
-    fn new() -> Self {
-        require_prereqs();
-        let bridge = unique("b");
-        Self {
-            node: Netns::new("n"),
-            data: TempDir::new(),
-            bridge,
-        }
-    }
     fn conf(&self, version: &str) -> Value {
         kilo_conf(
             version,

@@ -9,21 +9,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-struct Lab {
-    node: Netns,
-    data: TempDir,
-    bridge: String,
-}
-
 impl Lab {
-    fn new() -> Self {
-        require_prereqs();
-        Self {
-            node: Netns::new("n"),
-            data: TempDir::new(),
-            bridge: unique("b"),
-        }
-    }
     fn conf(&self, plugin: &str) -> Value {
         let (v4, v6) = ("10.45.1.0/24", "fd00:10:45:1::/64");
         if plugin == KILO {

@@ -326,3 +326,23 @@ pub fn result_addrs(res: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A node namespace, a lease directory and a bridge name of the test's own; each test binary
+/// adds the configurations it needs.
+pub struct Lab {
+    pub node: Netns,
+    pub data: TempDir,
+    pub bridge: String,
+}
+
+impl Lab {
+    /// Checks the prerequisites, then makes the namespace and directory.
+    pub fn new() -> Self {
+        require_prereqs();
+        Self {
+            node: Netns::new("n"),
+            data: TempDir::new(),
+            bridge: unique("b"),
+        }
+    }
+}

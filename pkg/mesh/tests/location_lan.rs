@@ -35,15 +35,7 @@ fn lan_cluster() -> Vec<N> {
 
 #[cfg(test)]
 fn lan_topology(local: &str, g: Granularity) -> Topology {
-    let nodes = lan_cluster();
-    let refs: Vec<&N> = nodes.iter().collect();
-    Topology::new(
-        &snap(&refs, vec![]),
-        &local.parse().unwrap(),
-        g,
-        "10.4.0.0/16".parse().unwrap(),
-    )
-    .unwrap()
+    topology_of(&lan_cluster(), local, g)
 }
 
 #[cfg(test)]

@@ -16,21 +16,10 @@ use kilo_mesh::allocate::Allocation;
 use kilo_mesh::implementation::Implementation;
 use kilo_mesh::types::Granularity;
 
-#[cfg(test)]
-fn topo_g(nodes: &[N], local: &str, g: Granularity) -> Topology {
-    let refs: Vec<&N> = nodes.iter().collect();
-    Topology::new(
-        &snap(&refs, vec![]),
-        &local.parse().unwrap(),
-        g,
-        "10.4.0.0/16".parse().unwrap(),
-    )
-    .unwrap()
-}
 
 #[cfg(test)]
 fn topo(nodes: &[N], local: &str) -> Topology {
-    topo_g(nodes, local, Granularity::Location)
+    topology_of(nodes, local, Granularity::Location)
 }
 
 /// `segment-key wireguard-ip` per segment.
@@ -148,7 +137,7 @@ fn a_refused_private_ip_changes_the_segments() {
 #[test]
 fn replays_kilos_full_table() {
     for host in ["a", "b", "c", "d"] {
-        let t = topo_g(&kilos_setup(), host, Granularity::Full);
+        let t = topology_of(&kilos_setup(), host, Granularity::Full);
         assert_eq!(
             wg(&t),
             [

@@ -181,3 +181,15 @@ pub fn warning_lines(t: &Topology) -> Vec<String> {
         .map(|w| format!("{}: {}", w.subject, w.message))
         .collect()
 }
+
+/// The topology of `nodes` (no Peers) seen from `local`, in `--subnet 10.4.0.0/16`.
+pub fn topology_of(nodes: &[N], local: &str, g: Granularity) -> Topology {
+    let refs: Vec<&N> = nodes.iter().collect();
+    Topology::new(
+        &snap(&refs, vec![]),
+        &local.parse().unwrap(),
+        g,
+        "10.4.0.0/16".parse().unwrap(),
+    )
+    .unwrap()
+}
