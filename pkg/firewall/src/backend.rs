@@ -6,7 +6,7 @@
 //! process I/O through a [`CommandRunner`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kilo_mesh::plan::firewall::iptables::{FwTable, IpSetPlan, Ruleset, ruleset};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
@@ -17,7 +17,7 @@ use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::rules::{self, RuleOp, TableState};
 use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
-use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families};
+use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families, trusted_apply};
 
 /// Tables kg reads and cleans.
 const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
@@ -263,23 +263,19 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
         let known = self.known.take();
         let mut learned = None;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
-            let rendered: Vec<Ruleset> = fams.iter().map(|f| ruleset(f)).collect();
-            let delta = known
-                .as_ref()
-                .filter(|k| !resync && k.usable(rendered.len(), self.settings.verify_every))
-                .and_then(|k| Some((member_delta(&k.state, &rendered)?, k.verified)));
-            let (counts, verified) = match delta {
-                Some((ops, verified)) => {
+            let (counts, now_known) = trusted_apply(
+                known.as_ref(),
+                fams.iter().map(|f| ruleset(f)).collect(),
+                (self.settings.verify_every, resync),
+                member_delta,
+                |ops: Vec<SetOp>| {
                     let mut counts = OpCounts::default();
                     self.restore_ipset(&ops, &mut counts)?;
-                    (counts, verified)
-                }
-                None => (self.converge(&rendered, resync)?, Instant::now()),
-            };
-            learned = Some(Known {
-                state: rendered,
-                verified,
-            });
+                    Ok(counts)
+                },
+                |r: &[Ruleset], resync| self.converge(r, resync),
+            )?;
+            learned = Some(now_known);
             Ok(counts)
         });
         // after a failure nothing is known: the next apply reads the kernel back

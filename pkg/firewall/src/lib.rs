@@ -54,6 +54,32 @@ impl<T> Known<T> {
     }
 }
 
+/// One apply given what is `known`: when it is usable within `trust` (and no resync is due) and
+/// `delta` finds only set members changed, `write` writes that delta without reading the kernel;
+/// otherwise `converge` reads the kernel back. Returns the counts and what is known afterwards.
+fn trusted_apply<T, D>(
+    known: Option<&Known<T>>,
+    rendered: Vec<T>,
+    (trust, resync): (Duration, bool),
+    delta: impl FnOnce(&[T], &[T]) -> Option<D>,
+    write: impl FnOnce(D) -> Result<OpCounts, FirewallError>,
+    converge: impl FnOnce(&[T], bool) -> Result<OpCounts, FirewallError>,
+) -> Result<(OpCounts, Known<T>), FirewallError> {
+    let usable = known.filter(|k| !resync && k.usable(rendered.len(), trust));
+    let (counts, verified) =
+        match usable.and_then(|k| Some((delta(&k.state, &rendered)?, k.verified))) {
+            Some((d, verified)) => (write(d)?, verified),
+            None => (converge(&rendered, resync)?, Instant::now()),
+        };
+    Ok((
+        counts,
+        Known {
+            state: rendered,
+            verified,
+        },
+    ))
+}
+
 /// What an apply or clean-up did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApplyReport {

@@ -5,7 +5,7 @@
 //! those elements, without a read. Does process I/O through a [`CommandRunner`].
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -18,7 +18,7 @@ use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
 use crate::nft_state::{self, NftOp, TableState};
 use crate::runner::{CommandRunner, Invocation, failed, probe_ipv6_kernel, run_checked, run_raw};
-use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families};
+use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families, trusted_apply};
 
 /// The nftables backend.
 pub struct NftablesFirewall<R> {
@@ -156,25 +156,21 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
         let known = self.known.take();
         let mut learned = None;
         let report = apply_families(plan, &families, &mut resync_next, |fams, resync| {
-            let tables: Vec<NftTable> = fams.iter().map(|f| nft_table(f)).collect();
-            let delta = known
-                .as_ref()
-                .filter(|k| !resync && k.usable(tables.len(), self.verify_every))
-                .and_then(|k| Some((element_delta(&k.state, &tables)?, k.verified)));
-            let (counts, verified) = match delta {
-                Some((per_family, verified)) => {
+            let (counts, now_known) = trusted_apply(
+                known.as_ref(),
+                fams.iter().map(|f| nft_table(f)).collect(),
+                (self.verify_every, resync),
+                element_delta,
+                |per_family: Vec<(Family, Vec<NftOp>)>| {
                     let mut counts = OpCounts::default();
                     for (family, ops) in &per_family {
                         counts.merge(&self.transact(*family, ops)?);
                     }
-                    (counts, verified)
-                }
-                None => (self.converge(&tables, resync)?, Instant::now()),
-            };
-            learned = Some(Known {
-                state: tables,
-                verified,
-            });
+                    Ok(counts)
+                },
+                |t: &[NftTable], resync| self.converge(t, resync),
+            )?;
+            learned = Some(now_known);
             Ok(counts)
         });
         // after a failure nothing is known: the next apply reads the kernel back

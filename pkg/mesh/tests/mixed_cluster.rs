@@ -16,7 +16,6 @@ use kilo_mesh::allocate::Allocation;
 use kilo_mesh::implementation::Implementation;
 use kilo_mesh::types::Granularity;
 
-
 #[cfg(test)]
 fn topo(nodes: &[N], local: &str) -> Topology {
     topology_of(nodes, local, Granularity::Location)
