@@ -17,7 +17,7 @@ pub struct ErrorLabels {
 }
 
 /// `peer` label of the per-peer WireGuard metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 pub struct PeerLabels {
     /// Segment key or `peer:<name>`.
     pub peer: String,

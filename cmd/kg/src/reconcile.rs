@@ -2,7 +2,7 @@
 //! the heartbeat; then observe → overlay own facts → plan → publish → apply → report. One
 //! topology computation per batch of events. Does I/O through its adapters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -46,6 +46,8 @@ pub struct Reconciler<C, D> {
     cni_written: Option<String>,
     /// The planned peers' names by key, from the latest plan (the peer metrics' labels).
     peer_names: BTreeMap<WgKey, String>,
+    /// The per-peer series the metrics hold now.
+    peer_series: BTreeSet<PeerLabels>,
     health: Option<crate::health::FeedHandle>,
 }
 
@@ -69,6 +71,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             claimed: None,
             cni_written: None,
             peer_names: BTreeMap::new(),
+            peer_series: BTreeSet::new(),
             health: None,
         }
     }
@@ -367,11 +370,11 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         self.set_peer_metrics(&peers);
     }
 
-    fn set_peer_metrics(&self, peers: &[PeerStatus]) {
+    /// Sets the per-peer series from `peers`; series of peers no longer there (or renamed) are
+    /// removed, the others are updated in place, so a scrape never finds them missing.
+    fn set_peer_metrics(&mut self, peers: &[PeerStatus]) {
         let m = &self.metrics;
-        m.handshake_age.clear();
-        m.rx_bytes.clear();
-        m.tx_bytes.clear();
+        let mut series = BTreeSet::new();
         for p in peers {
             let labels = PeerLabels {
                 peer: self
@@ -384,10 +387,19 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 m.handshake_age
                     .get_or_create(&labels)
                     .set(now().saturating_sub(t));
+            } else {
+                m.handshake_age.remove(&labels);
             }
             Metrics::set_bytes(&m.rx_bytes, &labels, p.rx_bytes);
             Metrics::set_bytes(&m.tx_bytes, &labels, p.tx_bytes);
+            series.insert(labels);
         }
+        for gone in self.peer_series.difference(&series) {
+            m.handshake_age.remove(gone);
+            m.rx_bytes.remove(gone);
+            m.tx_bytes.remove(gone);
+        }
+        self.peer_series = series;
     }
 }
 

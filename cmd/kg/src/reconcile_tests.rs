@@ -334,4 +334,9 @@ async fn peer_metrics_follow_the_device_between_reconciles() {
         1,
         "a refresh is not a reconcile"
     );
+    // The peer leaves the device: its series go.
+    h.dp.observed.lock().unwrap().peers.clear();
+    h.rec.refresh_peer_metrics().await;
+    let gone = metrics_text(&h.shared);
+    assert!(!gone.contains("peer=\"CQkJCQkJ\""), "{gone}");
 }
