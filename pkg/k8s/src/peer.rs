@@ -121,36 +121,51 @@ pub struct PeerRejection {
 /// scalar, never the object, but a rejection is also an Event message.
 const MAX_DECODE_ERROR: usize = 200;
 
-/// Decodes one Peer object (from a list or watch event, or a manifest). The error names the
-/// Peer and what did not decode; it never carries the object (whose spec may hold a preshared
-/// key).
+/// Decodes one Peer object (a manifest). The error names the Peer and what did not decode; it
+/// never carries the object (whose spec may hold a preshared key).
 pub fn decode_peer(object: serde_json::Value) -> Result<Peer, PeerRejection> {
     let name = object
         .pointer("/metadata/name")
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    serde_json::from_value(object).map_err(|e| {
-        let mut reason = format!("the Peer does not decode: {e}");
-        if reason.len() > MAX_DECODE_ERROR {
-            let cut = (0..=MAX_DECODE_ERROR)
-                .rev()
-                .find(|i| reason.is_char_boundary(*i))
-                .unwrap_or(0);
-            reason.truncate(cut);
-            reason.push('…');
-        }
-        PeerRejection { name, reason }
-    })
+    serde_json::from_value(object).map_err(|e| undecodable(name, &e))
 }
 
-/// A Peer object as the API server sent it (untyped), decoded.
+/// A Peer object as the API server sent it (untyped), decoded: its spec is read in place, the
+/// object is never re-encoded. Errors as [`decode_peer`]'s.
 pub fn decode_dynamic_peer(object: &kube::api::DynamicObject) -> Result<Peer, PeerRejection> {
-    let value = serde_json::to_value(object).map_err(|e| PeerRejection {
-        name: object.metadata.name.clone().unwrap_or_default(),
-        reason: format!("the Peer does not encode: {e}"),
-    })?;
-    decode_peer(value)
+    let spec = match object.data.get("spec") {
+        Some(spec) => PeerSpec::deserialize(spec),
+        None => Err(<serde_json::Error as serde::de::Error>::missing_field(
+            "spec",
+        )),
+    };
+    match spec {
+        Ok(spec) => Ok(Peer {
+            metadata: object.metadata.clone(),
+            spec,
+        }),
+        Err(e) => Err(undecodable(
+            object.metadata.name.clone().unwrap_or_default(),
+            &e,
+        )),
+    }
+}
+
+/// The rejection of a Peer that does not decode: serde's words (the field's expected type and
+/// the offending scalar), at most [`MAX_DECODE_ERROR`] bytes.
+fn undecodable(name: String, e: &serde_json::Error) -> PeerRejection {
+    let mut reason = format!("the Peer does not decode: {e}");
+    if reason.len() > MAX_DECODE_ERROR {
+        let cut = (0..=MAX_DECODE_ERROR)
+            .rev()
+            .find(|i| reason.is_char_boundary(*i))
+            .unwrap_or(0);
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    PeerRejection { name, reason }
 }
 
 /// A Peer object as the API server sent it (untyped), decoded and translated.

@@ -319,3 +319,28 @@ fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
         kilo_k8s::node_from_k8s(&full, label).unwrap()
     );
 }
+
+#[test]
+fn an_untyped_peer_that_does_not_decode_is_rejected_as_a_manifest_is() {
+    let psk = "cGxlYXNlLWRvLW5vdC1sb2ctbWUtZXZlci0xMjM0NTY=";
+    let value = serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {"name": "huge-port"},
+        "spec": {"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY, "presharedKey": psk,
+                 "endpoint": {"dnsOrIP": {"ip": "192.0.2.1"}, "port": 99_999_999_999_i64}}
+    });
+    let object: kube::api::DynamicObject = serde_json::from_value(value.clone()).unwrap();
+    let err = kilo_k8s::decode_dynamic_peer(&object).unwrap_err();
+    assert_eq!(err, kilo_k8s::decode_peer(value).unwrap_err());
+    assert_eq!(
+        err.reason,
+        "the Peer does not decode: invalid value: integer `99999999999`, expected i32"
+    );
+    let no_spec = serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer", "metadata": {"name": "bare"}
+    });
+    let object: kube::api::DynamicObject = serde_json::from_value(no_spec.clone()).unwrap();
+    let err = kilo_k8s::decode_dynamic_peer(&object).unwrap_err();
+    assert_eq!(err.reason, "the Peer does not decode: missing field `spec`");
+    assert_eq!(err, kilo_k8s::decode_peer(no_spec).unwrap_err());
+}
