@@ -25,7 +25,6 @@ use clap::Parser as _;
 use kilo_k8s::kube_cluster::KubeCluster;
 use prometheus_client::registry::Registry;
 
-use crate::dataplane::Dataplane as _;
 use crate::flags::{Config, Flags, KgCommand};
 
 async fn kube_client(cfg: &Config) -> Result<kube::Client> {
@@ -77,12 +76,12 @@ async fn run(cfg: Config) -> Result<()> {
         () = cluster.wait_ready() => {}
         () = &mut shutdown => {
             // The API server never answered: nothing was planned. As with a later SIGTERM the
-            // dataplane is cleaned up when asked; the annotations stay (no API to remove them).
+            // node is cleaned up when asked; the annotations stay (no API to remove them).
             tracing::info!("shutting down before the first Node list from the API server");
             prober.abort();
             server.abort();
             if cfg.flags.clean_up {
-                dp.clean_up(cfg.flags.clean_up_interface).await?;
+                reconcile::clean_up_node(&cfg, &mut dp).await?;
             }
             return Ok(());
         }

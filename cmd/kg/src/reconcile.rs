@@ -118,14 +118,11 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return Ok(());
         }
         tracing::info!("cleaning up");
-        let dp = self.dp.clean_up(self.cfg.flags.clean_up_interface).await;
+        let dp = clean_up_node(&self.cfg, &mut self.dp).await;
         let ann = self
             .cluster
             .publish(&self.cfg.hostname, &BTreeMap::new())
             .await;
-        if self.cfg.mesh.cni {
-            let _ = std::fs::remove_file(&self.cfg.flags.cni_path);
-        }
         if dp.is_err() || ann.is_err() {
             self.metrics.error("cleanUp");
         }
@@ -401,6 +398,17 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         }
         self.peer_series = series;
     }
+}
+
+/// Removes what kg programmed on its node: the dataplane (the interface too with
+/// `--clean-up-interface`) and the CNI conflist kg writes. The annotations are the caller's (they
+/// need the API server).
+pub async fn clean_up_node<D: Dataplane>(cfg: &Config, dp: &mut D) -> anyhow::Result<()> {
+    let result = dp.clean_up(cfg.flags.clean_up_interface).await;
+    if cfg.mesh.cni {
+        let _ = std::fs::remove_file(&cfg.flags.cni_path);
+    }
+    result
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, so readers never see half.
