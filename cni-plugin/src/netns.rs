@@ -15,6 +15,16 @@ use crate::error::{CniError, CniResult, Code};
 /// code 4 when it does not exist or is something else (a regular file, a directory, a FIFO —
 /// opened without blocking — or another kind of namespace), 5 on other I/O errors.
 pub fn open(path: &str) -> CniResult<File> {
+    open_with(path, || Ok(())).map(|(file, ())| file)
+}
+
+/// [`open`], then runs `f` inside the namespace on the same thread that proved it is one (one
+/// entry instead of two); `f`'s own errors are returned as they are.
+pub fn open_with<T, F>(path: &str, f: F) -> CniResult<(File, T)>
+where
+    T: Send,
+    F: FnOnce() -> CniResult<T> + Send,
+{
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(OFlag::O_NONBLOCK.bits())
@@ -31,14 +41,22 @@ pub fn open(path: &str) -> CniResult<File> {
                 e.to_string(),
             )
         })?;
-    match run_in(&file, || Ok(())) {
-        Ok(()) => Ok(file),
-        Err(e) => Err(CniError::new(
-            Code::InvalidEnv,
-            format!("CNI_NETNS {path:?} is not a network namespace"),
-            e.details,
-        )),
-    }
+    let out = std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| {
+                CniError::new(
+                    Code::InvalidEnv,
+                    format!("CNI_NETNS {path:?} is not a network namespace"),
+                    e.to_string(),
+                )
+            })?;
+            f()
+        });
+        handle
+            .join()
+            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "netns worker thread failed", "")))
+    })?;
+    Ok((file, out))
 }
 
 /// Runs `f` on a new thread that has entered the namespace `ns`; the calling thread and

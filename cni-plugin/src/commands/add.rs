@@ -24,8 +24,7 @@ use crate::result::{CniResult as Res, Interface, IpConfig, Route};
 
 /// Runs ADD and returns the result for the requested version.
 pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
-    let ns = netns::open(&env.netns)?;
-    refuse_taken_ifname(env, &ns)?;
+    let (ns, ()) = netns::open_with(&env.netns, || refuse_taken_ifname(env))?;
     let ipam = ipam_add(env, conf, raw)?;
     let mut created = false;
     match plumb(env, conf, &ns, &ipam, &mut created) {
@@ -59,26 +58,23 @@ fn undo_failed(env: &Env, conf: &NetConf, raw: &[u8], ns: &File, created: bool) 
 }
 
 /// Refuses an ADD whose `CNI_IFNAME` already exists in the pod, as the reference bridge
-/// plugin does, before any lease is taken.
-fn refuse_taken_ifname(env: &Env, ns: &File) -> CniResult<()> {
-    netns::run_in(ns, || {
-        let mut nl =
-            Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
-        let found = nl
-            .link(&env.ifname)
-            .map_err(nl_err(format!("looking up {}", env.ifname)))?;
-        match found {
-            Some(_) => Err(CniError::new(
-                Code::InterfaceExists,
-                format!(
-                    "interface {} already exists in the container netns",
-                    env.ifname
-                ),
-                format!("CNI_NETNS {}", env.netns),
-            )),
-            None => Ok(()),
-        }
-    })
+/// plugin does, before any lease is taken. Runs inside the pod's netns.
+fn refuse_taken_ifname(env: &Env) -> CniResult<()> {
+    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
+    let found = nl
+        .link(&env.ifname)
+        .map_err(nl_err(format!("looking up {}", env.ifname)))?;
+    match found {
+        Some(_) => Err(CniError::new(
+            Code::InterfaceExists,
+            format!(
+                "interface {} already exists in the container netns",
+                env.ifname
+            ),
+            format!("CNI_NETNS {}", env.netns),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn ipam_add(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Res> {

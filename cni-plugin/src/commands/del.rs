@@ -6,25 +6,33 @@ use std::fs::File;
 use crate::commands::{host_veth_name, nl_err};
 use crate::config::NetConf;
 use crate::env::Env;
-use crate::error::{CniResult, Code};
+use crate::error::{CniError, CniResult, Code};
 use crate::ipam::{Ipam, delegate};
 use crate::netlink::Netlink;
 use crate::netns;
 
-/// Runs DEL.
+/// Runs DEL: the leases are released while the links are deleted (the kernel's veth
+/// unregistration is most of DEL's time).
 pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
-    let ns = match netns::open(&env.netns) {
-        Ok(ns) => Some(ns),
-        Err(e) if env.netns.is_empty() || e.code == Code::InvalidEnv as u32 => None,
-        Err(e) => return Err(e),
-    };
-    undo(env, conf, raw, ns.as_ref())
+    std::thread::scope(|s| {
+        let links = s.spawn(|| delete_attachment_links(env));
+        let released = release(env, conf, raw);
+        let links = links
+            .join()
+            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "link worker thread failed", "")));
+        released.and(links)
+    })
 }
 
-/// Releases the attachment's leases and links (DEL).
-pub fn undo(env: &Env, conf: &NetConf, raw: &[u8], ns: Option<&File>) -> CniResult<()> {
-    release(env, conf, raw)?;
-    delete_links(env, ns)
+/// Deletes the container interface (entering the netns once, which also proves it is one; a
+/// netns that is gone or is not one is skipped) and then the host veth if it is still there.
+fn delete_attachment_links(env: &Env) -> CniResult<()> {
+    match netns::open_with(&env.netns, || delete_link(&env.ifname)) {
+        Ok(_) => {}
+        Err(e) if env.netns.is_empty() || e.code == Code::InvalidEnv as u32 => {}
+        Err(e) => return Err(e),
+    }
+    delete_link(&host_veth_name(env))
 }
 
 /// Releases the attachment's leases (this container ID and interface only); shared by DEL and

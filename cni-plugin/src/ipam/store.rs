@@ -81,7 +81,7 @@ impl Store {
             return Err(io_err(format!("writing lease {}", path.display()), &e));
         }
         let last = self.dir.join(format!("{LAST_RESERVED}{idx}"));
-        fs::write(&last, ip.to_string())
+        overwrite(&last, ip.to_string().as_bytes())
             .map_err(|e| io_err(format!("writing {}", last.display()), &e))?;
         Ok(true)
     }
@@ -124,9 +124,27 @@ impl Store {
     }
 }
 
+/// Replaces a small file's content in place: written from offset 0, then cut to its length.
+/// Unlike `fs::write` it never truncates to zero first, which on ext4 (`auto_da_alloc`) makes
+/// the close start writeback of the file and wait behind whatever the disk is doing.
+fn overwrite(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)?;
+    f.write_all(content)?;
+    f.set_len(content.len() as u64)
+}
+
 impl Lease {
     /// Whether the lease belongs to this attachment (old leases without ifname match by ID).
     pub fn owned_by(&self, id: &str, ifname: &str) -> bool {
         self.container_id == id && (self.ifname == ifname || self.ifname.is_empty())
     }
 }
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
