@@ -8,7 +8,8 @@
 # times ADD and DEL of each plugin, alternating which goes first. Plugins are entered into
 # the node netns with nsenter; the cost of `nsenter ... true` is measured too and reported
 # as the baseline (it is included in both plugins' figures). Timing uses $EPOCHREALTIME
-# (no process spawned for the clock). Prints medians (ms) and the kilo/reference ratio.
+# (no process spawned for the clock). Prints medians (ms), the kilo/reference ratio, and the
+# kernel's own cost of deleting a veth pair (which both DELs pay).
 set -euo pipefail
 N=${1:-200}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,14 +49,15 @@ run() {  # plugin conf cmd id pod -> elapsed microseconds on stdout
         nsenter --net="/var/run/netns/$NODE" "$1" < "$2" > "$WORK/out" 2>> "$WORK/err" \
         || { echo "$1 $3 failed: $(cat "$WORK/out")" >&2; exit 1; }
     t1=$EPOCHREALTIME
-    echo $(( (${t1/./} - ${t0/./}) ))
+    echo $(( ${t1/./} - ${t0/./} ))
 }
 
 : > "$WORK/k_add"; : > "$WORK/k_del"; : > "$WORK/r_add"; : > "$WORK/r_del"; : > "$WORK/base"
+: > "$WORK/vdel"; : > "$WORK/ipnoop"
 for i in $(seq "$N"); do
     ip netns add "${TAG}kp$i"; ip netns add "${TAG}rp$i"
     t0=$EPOCHREALTIME; nsenter --net="/var/run/netns/$NODE" true; t1=$EPOCHREALTIME
-    echo $(( (${t1/./} - ${t0/./}) )) >> "$WORK/base"
+    echo $(( ${t1/./} - ${t0/./} )) >> "$WORK/base"
     if (( i % 2 )); then order="k r"; else order="r k"; fi
     for who in $order; do
         if [ "$who" = k ]; then p=$KILO; c=$WORK/kilo.json; else p=$CNI_BIN/bridge; c=$WORK/ref.json; fi
@@ -65,6 +67,13 @@ for i in $(seq "$N"); do
         if [ "$who" = k ]; then p=$KILO; c=$WORK/kilo.json; else p=$CNI_BIN/bridge; c=$WORK/ref.json; fi
         run "$p" "$c" DEL "c$who$i" "${TAG}${who}p$i" >> "$WORK/${who}_del"
     done
+    # The kernel's share of a DEL: deleting a veth pair (both plugins do it) with `ip`, minus
+    # the cost of an `ip` that changes nothing.
+    ip -n "$NODE" link add "${TAG}v" type veth peer name eth0 netns "${TAG}kp$i"
+    t0=$EPOCHREALTIME; ip -n "${TAG}kp$i" link del eth0; t1=$EPOCHREALTIME
+    echo $(( ${t1/./} - ${t0/./} )) >> "$WORK/vdel"
+    t0=$EPOCHREALTIME; ip -n "${TAG}kp$i" link show lo > /dev/null; t1=$EPOCHREALTIME
+    echo $(( ${t1/./} - ${t0/./} )) >> "$WORK/ipnoop"
     ip netns del "${TAG}kp$i"; ip netns del "${TAG}rp$i"
 done
 
@@ -76,3 +85,4 @@ printf '%-8s %12s %12s %8s\n' op "kilo-cni ms" "bridge+hl ms" ratio
 printf '%-8s %12s %12s %8s\n' ADD "$KA" "$RA" "$(awk -v a="$KA" -v b="$RA" 'BEGIN{printf "%.2f", a/b}')"
 printf '%-8s %12s %12s %8s\n' DEL "$KD" "$RD" "$(awk -v a="$KD" -v b="$RD" 'BEGIN{printf "%.2f", a/b}')"
 echo "baseline (nsenter ... true, included in both): ${B} ms"
+echo "kernel veth delete (ip link del minus a no-op ip, paid by both DELs): $(awk -v a="$(median "$WORK/vdel")" -v b="$(median "$WORK/ipnoop")" 'BEGIN{printf "%.2f", a-b}') ms"

@@ -34,19 +34,21 @@ pub struct Lease {
 }
 
 impl Store {
-    /// Opens (creating it if needed) and locks `<data_dir>/<network>`.
+    /// Opens (creating it if needed) and locks `<data_dir>/<network>`. The directory is created
+    /// only when the lock file cannot be opened for its absence (a `mkdir` of an existing
+    /// directory still takes the parent's lock).
     pub fn open(data_dir: &Path, network: &str) -> CniResult<Self> {
         let dir = data_dir.join(network);
-        fs::create_dir_all(&dir).map_err(|e| io_err(format!("creating {}", dir.display()), &e))?;
         let lock_path = dir.join("lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o750)
-            .open(&lock_path)
-            .map_err(|e| io_err(format!("opening {}", lock_path.display()), &e))?;
+        let file = match open_lock(&lock_path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::create_dir_all(&dir)
+                    .map_err(|e| io_err(format!("creating {}", dir.display()), &e))?;
+                open_lock(&lock_path)
+            }
+            other => other,
+        }
+        .map_err(|e| io_err(format!("opening {}", lock_path.display()), &e))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
             CniError::new(
                 Code::Io,
@@ -122,6 +124,17 @@ impl Store {
             Err(e) => Err(io_err(format!("removing lease {}", path.display()), &e)),
         }
     }
+}
+
+/// Opens (creating it) the flock file of a lease directory.
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o750)
+        .open(path)
 }
 
 /// Replaces a small file's content in place: written from offset 0, then cut to its length.
