@@ -15,18 +15,22 @@ use kilo_firewall::netlink::{Change, SetChanges, WriteError};
 use kilo_firewall::{Firewall, NetlinkWriter, SetWriter, Settings};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
 
+#[cfg(test)]
 const TRUST: Duration = Duration::from_secs(3600);
 
+#[cfg(test)]
 fn writer(ns: &TestNs) -> NetlinkWriter {
     NetlinkWriter::in_netns(&PathBuf::from("/run/netns").join(&ns.name))
         .unwrap_or_else(|e| panic!("opening a netfilter socket in {}: {e}", ns.name))
 }
 
+#[cfg(test)]
 fn nets(list: &[&str]) -> Vec<IpNet> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
 /// node 0 of a 3-node mesh, with `v4` and `v6` added to its mesh sets.
+#[cfg(test)]
 fn plan(v4: &[&str], v6: &[&str]) -> FirewallPlan {
     let mut p = node_plan(&NodeSpec {
         nodes: 3,
@@ -40,6 +44,7 @@ fn plan(v4: &[&str], v6: &[&str]) -> FirewallPlan {
 
 /// The base plan, a join of hosts, prefixes, adjacent and top-of-space members, a replacement
 /// by a wider (overlapping) prefix, and a default route (held as its two halves).
+#[cfg(test)]
 fn steps() -> Vec<FirewallPlan> {
     vec![
         plan(&["10.200.1.0/25"], &["fd99:0:0:1::/64"]),
@@ -68,10 +73,12 @@ fn steps() -> Vec<FirewallPlan> {
 }
 
 /// Everything of kg's sets a reader sees: `ipset save` entries, or nft's listed elements.
+#[cfg(test)]
 fn ipsets(ns: &TestNs) -> String {
     format!("{:?}", ns.sets())
 }
 
+#[cfg(test)]
 fn nft_sets(ns: &TestNs) -> String {
     let mut out = String::new();
     for f in ["ip", "ip6"] {
@@ -106,6 +113,7 @@ fn nft_sets(ns: &TestNs) -> String {
 /// Runs `steps` on a netlink-writing backend in `a` and a process-only one in `b` (both trusted),
 /// checks after each step that the kernels agree and that a fresh read-back has nothing to write;
 /// returns what each step's netlink side ran as processes.
+#[cfg(test)]
 fn compare(
     mut netlink: Box<dyn Firewall>,
     mut process: Box<dyn Firewall>,
@@ -177,6 +185,7 @@ fn ipset_members_over_netlink_equal_the_process_path_and_read_back_clean() {
     assert!(ea.to_string().contains("CIDR"), "{ea}");
 }
 
+#[cfg(test)]
 fn settings_trusting() -> Settings {
     Settings {
         verify_every: TRUST,
@@ -285,8 +294,10 @@ fn a_member_deleted_behind_kgs_back_is_repaired_by_the_next_resync() {
 }
 
 /// A writer that always fails.
+#[cfg(test)]
 struct Broken;
 
+#[cfg(test)]
 impl SetWriter for Broken {
     fn ipset(&self, _: &[(&str, Change)]) -> Result<(), WriteError> {
         Err(WriteError::Reply("broken on purpose".to_owned()))
