@@ -13,7 +13,10 @@ set -euo pipefail
 out=${1:?usage: e2e/bench/firewall.sh OUTDIR}
 mkdir -p "$out"
 [ "$(id -u)" = 0 ] || { echo "firewall.sh: needs root" >&2; exit 1; }
-[ -f Cargo.toml ] && [ -d pkg/firewall ] || { echo "firewall.sh: run from the repository root" >&2; exit 1; }
+if [ ! -f Cargo.toml ] || [ ! -d pkg/firewall ]; then
+    echo "firewall.sh: run from the repository root" >&2
+    exit 1
+fi
 
 need=()
 for tool in iptables:iptables ip6tables:iptables ipset:ipset nft:nftables ip:iproute2 python3:python3; do
