@@ -1,5 +1,5 @@
 //! The real backend: reads kg's part of the firewall with `iptables-save`/`ip6tables-save` and
-//! `ipset save`, and writes only the delta with one `ipset restore` batch and one
+//! one `ipset save` of every set (kg's kept), and writes only the delta with one `ipset restore` batch and one
 //! `iptables-restore --noflush` batch per table and family. Between read-backs (at most
 //! [`Settings::verify_every`] apart) a plan that changes only set members is written from what
 //! the last apply left, without reading: the changed members, over netlink when the backend has a
@@ -174,24 +174,10 @@ impl<R: CommandRunner> IptablesFirewall<R> {
         rules::parse_save(&text)
     }
 
-    /// Reads every `kilo-*` set.
+    /// Reads every `kilo-*` set, with one `ipset save`.
     fn read_sets(&self) -> Result<BTreeMap<String, SetState>, FirewallError> {
-        let names = self.run("listing ipsets", "ipset", &["list", "-n"], None)?;
-        let mut out = BTreeMap::new();
-        for name in names
-            .lines()
-            .map(str::trim)
-            .filter(|n| sets::is_owned_set(n))
-        {
-            let text = self.run(
-                &format!("reading ipset {name}"),
-                "ipset",
-                &["save", name],
-                None,
-            )?;
-            out.insert(name.to_owned(), sets::parse_save(&text)?);
-        }
-        Ok(out)
+        let text = self.run("reading the ipsets", "ipset", &["save"], None)?;
+        sets::parse_save_owned(&text)
     }
 
     fn restore_ipset(&self, ops: &[SetOp], counts: &mut OpCounts) -> Result<(), FirewallError> {
