@@ -63,14 +63,9 @@ fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<FamilyD
         let mut ops = Vec::new();
         let mut netlink_ok = true;
         for (a, b) in old.sets.iter().zip(&new.sets) {
-            let (have, want): (BTreeSet<IpNet>, BTreeSet<IpNet>) = (
-                a.entries.iter().copied().collect(),
-                b.entries.iter().copied().collect(),
-            );
-            let del: Vec<IpNet> = have.difference(&want).copied().collect();
-            let add: Vec<IpNet> = want.difference(&have).copied().collect();
+            let (del, add) = difference(&a.entries, &b.entries);
             if !(del.is_empty() && add.is_empty()) {
-                netlink_ok &= !have.is_empty() && !want.is_empty();
+                netlink_ok &= !a.entries.is_empty() && !b.entries.is_empty();
             }
             if !del.is_empty() {
                 ops.push(NftOp::DeleteElements(b.name, del));
@@ -86,6 +81,45 @@ fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<FamilyD
         });
     }
     Some(out)
+}
+
+/// What `have` holds and `want` does not, and the reverse: one merge pass when both are sorted
+/// without repeats (as planned sets are), else through ordered sets.
+fn difference(have: &[IpNet], want: &[IpNet]) -> (Vec<IpNet>, Vec<IpNet>) {
+    let strictly_sorted = |v: &[IpNet]| v.windows(2).all(|w| w[0] < w[1]);
+    if !(strictly_sorted(have) && strictly_sorted(want)) {
+        let (h, w): (BTreeSet<IpNet>, BTreeSet<IpNet>) = (
+            have.iter().copied().collect(),
+            want.iter().copied().collect(),
+        );
+        return (
+            h.difference(&w).copied().collect(),
+            w.difference(&h).copied().collect(),
+        );
+    }
+    let (mut del, mut add) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (have.get(i), want.get(j)) {
+            (Some(h), Some(w)) if h == w => {
+                i += 1;
+                j += 1;
+            }
+            (Some(h), Some(w)) if h > w => {
+                add.push(*w);
+                j += 1;
+            }
+            (Some(h), _) => {
+                del.push(*h);
+                i += 1;
+            }
+            (None, Some(w)) => {
+                add.push(*w);
+                j += 1;
+            }
+            (None, None) => return (del, add),
+        }
+    }
 }
 
 impl<R: CommandRunner> NftablesFirewall<R> {
@@ -278,5 +312,42 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
     fn request_resync(&mut self) {
         self.resync_next = true;
         self.known = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use ipnet::{IpNet, Ipv4Net};
+    use proptest::prelude::*;
+
+    use super::difference;
+
+    fn nets(v: &[(u32, u8)]) -> Vec<IpNet> {
+        v.iter()
+            .map(|(a, l)| IpNet::V4(Ipv4Net::new((*a).into(), *l % 33).unwrap().trunc()))
+            .collect()
+    }
+
+    proptest! {
+        /// The merge pass and the ordered-set path agree, sorted input or not.
+        #[test]
+        fn difference_is_the_set_difference(
+            a in proptest::collection::vec((0u32..64, 28u8..33), 0..40),
+            b in proptest::collection::vec((0u32..64, 28u8..33), 0..40),
+            sort in any::<bool>(),
+        ) {
+            let (mut have, mut want) = (nets(&a), nets(&b));
+            if sort {
+                have = have.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+                want = want.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+            }
+            let (h, w): (BTreeSet<IpNet>, BTreeSet<IpNet>) =
+                (have.iter().copied().collect(), want.iter().copied().collect());
+            let (del, add) = difference(&have, &want);
+            prop_assert_eq!(del, h.difference(&w).copied().collect::<Vec<_>>());
+            prop_assert_eq!(add, w.difference(&h).copied().collect::<Vec<_>>());
+        }
     }
 }
