@@ -140,7 +140,12 @@ Re-run only this part: `bash e2e/bench/firewall.sh /tmp/out` (the numbers come f
 
 ### One node joining (end to end)
 
-{table("join", [("iptables by process", (IPT, "join-process")), ("nftables by process", (NFT, "join-process"))])}
+{table("join", [("iptables by process", (IPT, "join-process")), ("nftables by process", (NFT, "join-process")), ("iptables in memory", (IPT, "in-memory")), ("nftables in memory", (NFT, "in-memory"))])}
+
+*By process*: the same join written by `ipset restore` / `nft -f` instead of netlink (`nft`
+loads the interval set's elements for each transaction, so it grows with N). *In memory*: a
+trusted apply of the unchanged plan — the rendering and comparison a join does, with nothing to
+write; the rest of a join is its write.
 
 ![One node joining, end to end, against N](benchmarks/firewall-join.png)
 

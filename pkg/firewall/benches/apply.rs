@@ -4,7 +4,8 @@
 //! nothing). Sides: kilo-rs iptables+ipset and nftables (`Firewall::apply`; the join as kg runs it
 //! between resyncs: trusted state, members over netlink — and, for the profile, by process), Go
 //! Kilo 0.7's one-process-per-rule controller and the floor (see `support/kilo07.rs`). Every side
-//! runs on a thread inside the namespace and spawns its programs directly.
+//! runs on a thread inside the namespace and spawns its programs directly. `in-memory` is a
+//! trusted apply of an unchanged plan: the rendering and comparison a join does, without a write.
 //!
 //! `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 5 reps, N = 100 1000
 //! 5000 20000). `KILO_BENCH_KILO07_FULL_MAX` (default 1000): the largest N whose Kilo 0.7 full
@@ -111,18 +112,28 @@ fn timed_apply(fw: &mut dyn Firewall, p: &FirewallPlan) -> (f64, u64) {
     (ms(t), r.total())
 }
 
-/// `JOINS` joins from `n` (plus `offset`) on a trusted backend that has just read back.
-fn joins(kind: Kind, n: usize, offset: usize, netlink: bool) -> Vec<f64> {
+/// `JOINS` joins from `n` (plus `offset`) on a trusted backend that has just read back, then as
+/// many trusted no-ops (the in-memory part alone: render and compare, nothing to write).
+fn joins(kind: Kind, n: usize, offset: usize, netlink: bool) -> (Vec<f64>, Vec<f64>) {
     let mut fw = backend(kind, true, netlink);
     fw.apply(&plan(n + offset))
         .unwrap_or_else(|e| panic!("apply failed: {e}"));
-    (1..=JOINS)
+    let joins = (1..=JOINS)
         .map(|k| {
             let (t, ops) = timed_apply(fw.as_mut(), &plan(n + offset + k));
             assert_eq!(ops, 1, "a join must be one set-add");
             t
         })
-        .collect()
+        .collect();
+    let last = plan(n + offset + JOINS);
+    let noops = (0..JOINS)
+        .map(|_| {
+            let (t, ops) = timed_apply(fw.as_mut(), &last);
+            assert_eq!(ops, 0, "a trusted no-op wrote");
+            t
+        })
+        .collect();
+    (joins, noops)
 }
 
 fn kilo_rs(kind: Kind, n: usize) -> Samples {
@@ -133,12 +144,13 @@ fn kilo_rs(kind: Kind, n: usize) -> Samples {
     );
     let (noop, ops) = timed_apply(backend(kind, false, false).as_mut(), &plan(n));
     assert_eq!(ops, 0, "a no-op resync wrote");
-    let join = joins(kind, n, 0, true);
-    let by_process = joins(kind, n, JOINS, false);
+    let (join, in_memory) = joins(kind, n, 0, true);
+    let (by_process, _) = joins(kind, n, JOINS, false);
     vec![
         ("full", vec![full]),
         ("join", join),
         ("join-process", by_process),
+        ("in-memory", in_memory),
         ("noop", vec![noop]),
     ]
 }
