@@ -7,7 +7,7 @@
 use clap::ValueEnum as _;
 use kilo_firewall::{
     ApplyReport, Firewall, FirewallError, FirewallMetrics, IptablesFirewall, Ipv6Mode,
-    NftablesFirewall, SystemRunner,
+    NetlinkWriter, NftablesFirewall, SystemRunner,
 };
 use kilo_k8s::cluster::ClusterView;
 use kilo_mesh::plan::firewall::FirewallPlan;
@@ -47,25 +47,42 @@ pub fn parse(value: &str) -> Result<FirewallBackend, String> {
 }
 
 /// A new backend of that kind on the host's tools; `verify_every` bounds how long it trusts
-/// what it last read back (see [`kilo_firewall::Settings::verify_every`]).
+/// what it last read back (see [`kilo_firewall::Settings::verify_every`]). Between read-backs
+/// it writes set members over netlink; without a netfilter netlink socket, by process.
 #[must_use]
 pub fn open(
     kind: FirewallBackend,
     metrics: FirewallMetrics,
     verify_every: std::time::Duration,
 ) -> Box<dyn Firewall> {
+    let writer = NetlinkWriter::current()
+        .inspect_err(|error| {
+            tracing::warn!(%error, "no netfilter netlink socket; set members are written by process");
+        })
+        .ok();
     match kind {
-        FirewallBackend::Iptables => Box::new(IptablesFirewall::new(
-            SystemRunner,
-            metrics,
-            kilo_firewall::Settings {
-                verify_every,
-                ..kilo_firewall::Settings::default()
-            },
-        )),
-        FirewallBackend::Nftables => Box::new(
-            NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto).trusting(verify_every),
-        ),
+        FirewallBackend::Iptables => {
+            let fw = IptablesFirewall::new(
+                SystemRunner,
+                metrics,
+                kilo_firewall::Settings {
+                    verify_every,
+                    ..kilo_firewall::Settings::default()
+                },
+            );
+            match writer {
+                Some(w) => Box::new(fw.with_writer(w)),
+                None => Box::new(fw),
+            }
+        }
+        FirewallBackend::Nftables => {
+            let fw =
+                NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto).trusting(verify_every);
+            match writer {
+                Some(w) => Box::new(fw.with_writer(w)),
+                None => Box::new(fw),
+            }
+        }
     }
 }
 

@@ -1,116 +1,209 @@
-//! Apply time of a firewall backend in a fresh network namespace, for N extra IPv4 mesh CIDRs: a
-//! full apply into an empty namespace, a one-CIDR delta, and a no-op re-apply, each reading the
-//! kernel back; then the same delta and no-op as kg runs them between resyncs (`Settings::verify_every`,
-//! `NftablesFirewall::trusting`: no read-back). Needs root.
-//! `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 3 reps, N = 1000 5000
-//! 20000) measures iptables + ipset; with `KILO_BENCH_BACKEND=nftables` the nftables backend.
-//! Prints one line per N with the median and every run in milliseconds.
+//! The firewall benchmark (needs root): for N extra IPv4 mesh CIDRs, in a fresh network
+//! namespace per repetition, every side's full sync (into an empty namespace), one node joining
+//! (one more CIDR, the whole apply end to end) and a no-op resync (read the kernel back, write
+//! nothing). Sides: kilo-rs iptables+ipset and nftables (`Firewall::apply`; the join as kg runs it
+//! between resyncs: trusted state, members over netlink — and, for the profile, by process), Go
+//! Kilo 0.7's one-process-per-rule controller and the floor (see `support/kilo07.rs`). Every side
+//! runs on a thread inside the namespace and spawns its programs directly. `in-memory` is a
+//! trusted apply of an unchanged plan: the rendering and comparison a join does, without a write.
+//!
+//! `cargo bench -p kilo-firewall --bench apply -- [REPS] [N…]` (default 5 reps, N = 100 1000
+//! 5000 20000). `KILO_BENCH_KILO07_FULL_MAX` (default 1000): the largest N whose Kilo 0.7 full
+//! sync is run (one `iptables -C` costs ~1 s at 20 000 rules, so 20 000 takes hours); above it
+//! Kilo 0.7's state is preloaded and its full sync is not measured. Prints one tab-separated line
+//! per side, scenario and N: `side scenario n median min max samples` (milliseconds).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/kilo07.rs"]
+mod kilo07;
 
+use std::collections::HashSet;
+use std::fs::File;
 use std::io::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use common::{NodeSpec, TestNs, node_plan};
+use ipnet::IpNet;
 use kilo_firewall::{
-    CommandRunner as _, Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NetnsRunner,
-    NftablesFirewall, RecordingRunner, Settings,
+    Firewall, FirewallMetrics, IptablesFirewall, Ipv6Mode, NetlinkWriter, NftablesFirewall,
+    Settings, SystemRunner,
 };
+use kilo_mesh::plan::firewall::FirewallPlan;
 
-/// Milliseconds spent in mutating processes (the restore batches), shared with the runner.
-type WriteClock = Arc<Mutex<f64>>;
+/// Joins timed per repetition (each one more CIDR).
+const JOINS: usize = 5;
+const TRUST: Duration = Duration::from_secs(3600);
 
-fn nftables() -> bool {
-    std::env::var("KILO_BENCH_BACKEND").is_ok_and(|b| b == "nftables")
+/// Runs `f` on a thread inside `ns` (its sockets and child processes live there).
+fn in_ns<T: Send>(ns: &TestNs, f: impl FnOnce() -> T + Send) -> T {
+    let path = PathBuf::from("/run/netns").join(&ns.name);
+    let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .unwrap_or_else(|e| panic!("setns: {e}"));
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| panic!("a benchmark side panicked"))
+    })
 }
 
-/// The backend under test, its IPv6 probe already done (not timed); `trusted`: kg's settings
-/// between resyncs (what the last apply read back is trusted for 30 s).
-fn firewall(ns: &TestNs, trusted: bool) -> (Box<dyn Firewall>, WriteClock) {
-    let clock = WriteClock::default();
-    let (inner, c) = (NetnsRunner::new(ns.name.clone()), clock.clone());
-    let runner = RecordingRunner::new(move |inv| {
-        let t = Instant::now();
-        let out = inner.run(inv);
-        if inv.is_mutating() {
-            *c.lock().unwrap_or_else(PoisonError::into_inner) += t.elapsed().as_secs_f64() * 1e3;
-        }
-        out
-    });
-    let fw: Box<dyn Firewall> = if nftables() {
-        let trust = std::time::Duration::from_secs(if trusted { 30 } else { 0 });
-        let mut fw = NftablesFirewall::new(runner, FirewallMetrics::default(), Ipv6Mode::Auto)
-            .trusting(trust);
-        fw.families();
-        Box::new(fw)
-    } else {
-        let settings = Settings {
-            verify_every: std::time::Duration::from_secs(if trusted { 30 } else { 0 }),
-            ..Settings::default()
-        };
-        let mut fw = IptablesFirewall::new(runner, FirewallMetrics::default(), settings);
-        fw.families();
-        Box::new(fw)
-    };
-    (fw, clock)
-}
-
-/// Milliseconds of (full apply, one-CIDR delta, no-op re-apply, the delta's write batch, the
-/// trusted delta, the trusted no-op) in one fresh namespace.
-fn run_once(n: usize) -> [f64; 6] {
-    let ns = TestNs::new();
-    let (mut fw, clock) = firewall(&ns, false);
-    let mut spec = NodeSpec {
+fn plan(n: usize) -> FirewallPlan {
+    node_plan(&NodeSpec {
         nodes: 10,
         extra: n,
         forward: true,
         ..NodeSpec::default()
-    };
-    let mut timed = |spec: &NodeSpec| {
-        let plan = node_plan(spec);
-        let t = Instant::now();
-        let report = fw
-            .apply(&plan)
-            .unwrap_or_else(|e| panic!("apply failed: {e}"));
-        (t.elapsed().as_secs_f64() * 1000.0, report.total())
-    };
-    let (full, ops) = timed(&spec);
-    assert!(
-        ops as usize >= n,
-        "full apply performed only {ops} operations"
-    );
-    spec.extra = n + 1;
-    let before = *clock.lock().unwrap_or_else(PoisonError::into_inner);
-    let (delta, ops) = timed(&spec);
-    let write = *clock.lock().unwrap_or_else(PoisonError::into_inner) - before;
-    assert_eq!(ops, 1, "a one-CIDR delta must be one set-add");
-    let (noop, ops) = timed(&spec);
-    assert_eq!(ops, 0);
-    let (mut trusted, _) = firewall(&ns, true);
-    trusted
-        .apply(&node_plan(&spec))
-        .unwrap_or_else(|e| panic!("apply failed: {e}"));
-    let mut timed_trusted = |spec: &NodeSpec| {
-        let plan = node_plan(spec);
-        let t = Instant::now();
-        let report = trusted
-            .apply(&plan)
-            .unwrap_or_else(|e| panic!("apply failed: {e}"));
-        (t.elapsed().as_secs_f64() * 1000.0, report.total())
-    };
-    spec.extra = n + 2;
-    let (delta_trusted, ops) = timed_trusted(&spec);
-    assert_eq!(ops, 1, "a one-CIDR delta must be one set-add");
-    let (noop_trusted, ops) = timed_trusted(&spec);
-    assert_eq!(ops, 0);
-    [full, delta, noop, write, delta_trusted, noop_trusted]
+    })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Iptables,
+    Nftables,
+}
+
+/// A kilo-rs backend of `kind` on the host runner; `trusted` as kg between resyncs, `netlink`
+/// with the member writer. Its IPv6 probe is done here (not timed).
+fn backend(kind: Kind, trusted: bool, netlink: bool) -> Box<dyn Firewall> {
+    let trust = if trusted { TRUST } else { Duration::ZERO };
+    let writer = || NetlinkWriter::current().unwrap_or_else(|e| panic!("netlink: {e}"));
+    let metrics = FirewallMetrics::default();
+    match kind {
+        Kind::Iptables => {
+            let settings = Settings {
+                verify_every: trust,
+                ..Settings::default()
+            };
+            let mut fw = IptablesFirewall::new(SystemRunner, metrics, settings);
+            fw.families();
+            if netlink {
+                Box::new(fw.with_writer(writer()))
+            } else {
+                Box::new(fw)
+            }
+        }
+        Kind::Nftables => {
+            let mut fw =
+                NftablesFirewall::new(SystemRunner, metrics, Ipv6Mode::Auto).trusting(trust);
+            fw.families();
+            if netlink {
+                Box::new(fw.with_writer(writer()))
+            } else {
+                Box::new(fw)
+            }
+        }
+    }
+}
+
+/// Samples of one repetition, by scenario.
+type Samples = Vec<(&'static str, Vec<f64>)>;
+
+fn timed_apply(fw: &mut dyn Firewall, p: &FirewallPlan) -> (f64, u64) {
+    let t = Instant::now();
+    let r = fw.apply(p).unwrap_or_else(|e| panic!("apply failed: {e}"));
+    (ms(t), r.total())
+}
+
+/// `JOINS` joins from `n` (plus `offset`) on a trusted backend that has just read back, then as
+/// many trusted no-ops (the in-memory part alone: render and compare, nothing to write).
+fn joins(kind: Kind, n: usize, offset: usize, netlink: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut fw = backend(kind, true, netlink);
+    fw.apply(&plan(n + offset))
+        .unwrap_or_else(|e| panic!("apply failed: {e}"));
+    let joins = (1..=JOINS)
+        .map(|k| {
+            let (t, ops) = timed_apply(fw.as_mut(), &plan(n + offset + k));
+            assert_eq!(ops, 1, "a join must be one set-add");
+            t
+        })
+        .collect();
+    let last = plan(n + offset + JOINS);
+    let noops = (0..JOINS)
+        .map(|_| {
+            let (t, ops) = timed_apply(fw.as_mut(), &last);
+            assert_eq!(ops, 0, "a trusted no-op wrote");
+            t
+        })
+        .collect();
+    (joins, noops)
+}
+
+fn kilo_rs(kind: Kind, n: usize) -> Samples {
+    let (full, ops) = timed_apply(backend(kind, false, false).as_mut(), &plan(n));
+    assert!(
+        ops as usize >= n,
+        "full sync performed only {ops} operations"
+    );
+    let (noop, ops) = timed_apply(backend(kind, false, false).as_mut(), &plan(n));
+    assert_eq!(ops, 0, "a no-op resync wrote");
+    let (join, in_memory) = joins(kind, n, 0, true);
+    let (by_process, _) = joins(kind, n, JOINS, false);
+    vec![
+        ("full", vec![full]),
+        ("join", join),
+        ("join-process", by_process),
+        ("in-memory", in_memory),
+        ("noop", vec![noop]),
+    ]
+}
+
+fn kilo07(n: usize, full_max: usize) -> Samples {
+    let (append, prepend) = kilo07::rules(&plan(n));
+    let mut out = Vec::new();
+    if n <= full_max {
+        let t = Instant::now();
+        kilo07::full_sync(&append, &prepend);
+        out.push(("full", vec![ms(t)]));
+    } else {
+        kilo07::preload(&append, &prepend);
+    }
+    let t = Instant::now();
+    let missing = kilo07::resync(&append, &prepend);
+    out.push(("noop", vec![ms(t)]));
+    assert_eq!(missing, 0, "Kilo 0.7's resync found rules missing");
+    let mut known: HashSet<kilo07::Rule> = append.iter().chain(&prepend).cloned().collect();
+    let join = (1..=JOINS)
+        .map(|k| {
+            let net = IpNet::from(std::net::IpAddr::from([10, 250, 0, k as u8]));
+            let t = Instant::now();
+            kilo07::join(&mut known, kilo07::known_ip(net));
+            ms(t)
+        })
+        .collect();
+    out.push(("join", join));
+    out
+}
+
+fn floor(n: usize) -> Samples {
+    let p = plan(n);
+    let t = Instant::now();
+    kilo07::floor_full(&p);
+    let full = ms(t);
+    let join = (1..=JOINS)
+        .map(|k| {
+            let net = IpNet::from(std::net::IpAddr::from([10, 250, 0, k as u8]));
+            let t = Instant::now();
+            kilo07::floor_join("kilo-mesh-v4", net);
+            ms(t)
+        })
+        .collect();
+    let t = Instant::now();
+    kilo07::floor_read();
+    vec![("full", vec![full]), ("join", join), ("noop", vec![ms(t)])]
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64, usize) {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let len = v.len();
+    (v[len / 2], v[0], v[len - 1], len)
 }
 
 fn main() {
@@ -118,45 +211,54 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let reps: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
-    let ns: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let ns = if ns.is_empty() {
-        vec![1000, 5000, 20000]
+    let reps: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let sizes: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() {
+        vec![100, 1000, 5000, 20000]
     } else {
-        ns
+        sizes
     };
+    let full_max: usize = std::env::var("KILO_BENCH_KILO07_FULL_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "# {} N  full_ms  delta_ms  noop_ms  delta_write_ms  trusted_delta_ms  trusted_noop_ms  (median of {reps}; runs in brackets)",
-        if nftables() {
-            "nftables"
-        } else {
-            "iptables+ipset"
-        }
+        "# side\tscenario\tn\tmedian_ms\tmin_ms\tmax_ms\tsamples"
     );
-    for n in ns {
-        let runs: Vec<[f64; 6]> = (0..reps).map(|_| run_once(n)).collect();
-        let col = |i: usize| runs.iter().map(|r| r[i]).collect::<Vec<_>>();
-        let fmt = |v: Vec<f64>| {
-            v.iter()
-                .map(|x| format!("{x:.1}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let _ = writeln!(
-            out,
-            "{n} {:.1} {:.1} {:.1} {:.1} {:.1} {:.1}   full [{}] delta [{}] noop [{}] trusted delta [{}]",
-            median(col(0)),
-            median(col(1)),
-            median(col(2)),
-            median(col(3)),
-            median(col(4)),
-            median(col(5)),
-            fmt(col(0)),
-            fmt(col(1)),
-            fmt(col(2)),
-            fmt(col(4)),
-        );
+    for n in sizes {
+        let sides: [(&str, &(dyn Fn() -> Samples + Sync)); 4] = [
+            ("kilo-rs-iptables", &|| kilo_rs(Kind::Iptables, n)),
+            ("kilo-rs-nftables", &|| kilo_rs(Kind::Nftables, n)),
+            ("kilo-0.7", &|| kilo07(n, full_max)),
+            ("floor", &|| floor(n)),
+        ];
+        for (side, run) in sides {
+            // Kilo 0.7 at large N: a single repetition (its resync and joins take seconds)
+            let r = if side == "kilo-0.7" && n > full_max {
+                1
+            } else {
+                reps
+            };
+            let mut all: Vec<(&str, Vec<f64>)> = Vec::new();
+            for _ in 0..r {
+                let ns = TestNs::new();
+                for (scenario, samples) in in_ns(&ns, run) {
+                    match all.iter_mut().find(|(s, _)| *s == scenario) {
+                        Some((_, v)) => v.extend(samples),
+                        None => all.push((scenario, samples)),
+                    }
+                }
+            }
+            for (scenario, v) in all {
+                let (med, lo, hi, count) = stats(v);
+                let _ = writeln!(
+                    out,
+                    "{side}\t{scenario}\t{n}\t{med:.2}\t{lo:.2}\t{hi:.2}\t{count}"
+                );
+                let _ = out.flush();
+            }
+        }
     }
 }

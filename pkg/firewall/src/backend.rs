@@ -1,23 +1,27 @@
 //! The real backend: reads kg's part of the firewall with `iptables-save`/`ip6tables-save` and
-//! `ipset save`, and writes only the delta with one `ipset restore` batch and one
+//! one `ipset save` of every set (kg's kept), and writes only the delta with one `ipset restore` batch and one
 //! `iptables-restore --noflush` batch per table and family. Between read-backs (at most
 //! [`Settings::verify_every`] apart) a plan that changes only set members is written from what
-//! the last apply left, without reading: one `ipset restore` of the changed members. Does
-//! process I/O through a [`CommandRunner`].
+//! the last apply left, without reading: the changed members, over netlink when the backend has a
+//! [`SetWriter`] (else one `ipset restore`). Does process I/O through a [`CommandRunner`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kilo_mesh::plan::firewall::iptables::{FwTable, IpSetPlan, Ruleset, ruleset};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
+use crate::netlink::{Change, SetWriter};
 use crate::rules::{self, RuleOp, TableState};
 use crate::runner::{CommandRunner, Invocation, run_checked};
 use crate::sets::{self, SetOp, SetState};
-use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families, trusted_apply};
+use crate::{
+    ApplyReport, Firewall, Known, NETLINK_MAX_CHANGES, apply_families, resolve_families,
+    trusted_apply,
+};
 
 /// Tables kg reads and cleans.
 const TABLES: [FwTable; 2] = [FwTable::Nat, FwTable::Filter];
@@ -99,6 +103,7 @@ pub struct IptablesFirewall<R> {
     ipv6: Option<bool>,
     resync_next: bool,
     known: Option<Known<Ruleset>>,
+    writer: Option<Box<dyn SetWriter>>,
 }
 
 /// One family's pending `iptables-restore` batches.
@@ -118,7 +123,16 @@ impl<R: CommandRunner> IptablesFirewall<R> {
             ipv6: None,
             resync_next: false,
             known: None,
+            writer: None,
         }
+    }
+
+    /// Writes member-only deltas (between read-backs) through `writer` instead of `ipset
+    /// restore`; when it fails, the apply reads the kernel back and writes by process.
+    #[must_use]
+    pub fn with_writer(mut self, writer: impl SetWriter + 'static) -> Self {
+        self.writer = Some(Box::new(writer));
+        self
     }
 
     /// The runner (tests inspect a recording one).
@@ -160,24 +174,10 @@ impl<R: CommandRunner> IptablesFirewall<R> {
         rules::parse_save(&text)
     }
 
-    /// Reads every `kilo-*` set.
+    /// Reads every `kilo-*` set, with one `ipset save`.
     fn read_sets(&self) -> Result<BTreeMap<String, SetState>, FirewallError> {
-        let names = self.run("listing ipsets", "ipset", &["list", "-n"], None)?;
-        let mut out = BTreeMap::new();
-        for name in names
-            .lines()
-            .map(str::trim)
-            .filter(|n| sets::is_owned_set(n))
-        {
-            let text = self.run(
-                &format!("reading ipset {name}"),
-                "ipset",
-                &["save", name],
-                None,
-            )?;
-            out.insert(name.to_owned(), sets::parse_save(&text)?);
-        }
-        Ok(out)
+        let text = self.run("reading the ipsets", "ipset", &["save"], None)?;
+        sets::parse_save_owned(&text)
     }
 
     fn restore_ipset(&self, ops: &[SetOp], counts: &mut OpCounts) -> Result<(), FirewallError> {
@@ -238,6 +238,43 @@ impl<R: CommandRunner> IptablesFirewall<R> {
         Ok(out)
     }
 
+    /// Writes a member-only delta: over netlink when there is a writer and the delta is small
+    /// (`None` when that fails: the caller reads back), else by `ipset restore`.
+    fn write_members(&self, ops: &[SetOp]) -> Result<Option<OpCounts>, FirewallError> {
+        let mut counts = OpCounts::default();
+        let Some(writer) = self
+            .writer
+            .as_ref()
+            .filter(|_| ops.len() <= NETLINK_MAX_CHANGES)
+        else {
+            self.restore_ipset(ops, &mut counts)?;
+            return Ok(Some(counts));
+        };
+        let changes: Vec<(&str, Change)> = ops
+            .iter()
+            .filter_map(|op| match op {
+                SetOp::Add(n, _, e) => Some((n.as_str(), Change::Add(*e))),
+                SetOp::Del(n, _, e) => Some((n.as_str(), Change::Del(*e))),
+                _ => None,
+            })
+            .collect();
+        if changes.len() != ops.len() {
+            self.restore_ipset(ops, &mut counts)?;
+            return Ok(Some(counts));
+        }
+        match writer.ipset(&changes) {
+            Ok(()) => {
+                counts = sets::count(ops);
+                self.metrics.record(&counts);
+                Ok(Some(counts))
+            }
+            Err(error) => {
+                warn!(%error, "writing ipset members over netlink failed; reading the kernel back");
+                Ok(None)
+            }
+        }
+    }
+
     /// Reads everything, then writes sets, rules and finally removes stale sets.
     fn converge(&self, fams: &[Ruleset], resync: bool) -> Result<OpCounts, FirewallError> {
         let families: Vec<Family> = fams.iter().map(|f| f.family).collect();
@@ -268,11 +305,7 @@ impl<R: CommandRunner> Firewall for IptablesFirewall<R> {
                 fams.iter().map(|f| ruleset(f)).collect(),
                 (self.settings.verify_every, resync),
                 member_delta,
-                |ops: Vec<SetOp>| {
-                    let mut counts = OpCounts::default();
-                    self.restore_ipset(&ops, &mut counts)?;
-                    Ok(counts)
-                },
+                |ops: Vec<SetOp>| self.write_members(&ops),
                 |r: &[Ruleset], resync| self.converge(r, resync),
             )?;
             learned = Some(now_known);

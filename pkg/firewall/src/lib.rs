@@ -16,6 +16,8 @@ mod error;
 #[cfg(any(test, feature = "fake"))]
 mod fake;
 mod metrics;
+pub mod netlink;
+mod nfnl;
 mod nft;
 mod nft_state;
 mod rules;
@@ -29,6 +31,7 @@ pub use fake::FakeFirewall;
 pub use metrics::{
     Backend, FirewallMetrics, IptablesOpLabels, OpCounts, OpKey, OpLabels, Operation,
 };
+pub use netlink::{NetlinkWriter, SetWriter};
 pub use nft::NftablesFirewall;
 pub use runner::{
     CommandRunner, Invocation, NetnsRunner, RawOutput, Recorded, RecordingRunner, SystemRunner,
@@ -56,21 +59,25 @@ impl<T> Known<T> {
 
 /// One apply given what is `known`: when it is usable within `trust` (and no resync is due) and
 /// `delta` finds only set members changed, `write` writes that delta without reading the kernel;
-/// otherwise `converge` reads the kernel back. Returns the counts and what is known afterwards.
+/// otherwise, or when `write` gives up (`None`: its netlink write failed), `converge` reads the
+/// kernel back and writes what differs. Returns the counts and what is known afterwards.
 fn trusted_apply<T, D>(
     known: Option<&Known<T>>,
     rendered: Vec<T>,
     (trust, resync): (Duration, bool),
     delta: impl FnOnce(&[T], &[T]) -> Option<D>,
-    write: impl FnOnce(D) -> Result<OpCounts, FirewallError>,
+    write: impl FnOnce(D) -> Result<Option<OpCounts>, FirewallError>,
     converge: impl FnOnce(&[T], bool) -> Result<OpCounts, FirewallError>,
 ) -> Result<(OpCounts, Known<T>), FirewallError> {
     let usable = known.filter(|k| !resync && k.usable(rendered.len(), trust));
-    let (counts, verified) =
-        match usable.and_then(|k| Some((delta(&k.state, &rendered)?, k.verified))) {
-            Some((d, verified)) => (write(d)?, verified),
-            None => (converge(&rendered, resync)?, Instant::now()),
-        };
+    let written = match usable.and_then(|k| Some((delta(&k.state, &rendered)?, k.verified))) {
+        Some((d, verified)) => write(d)?.map(|c| (c, verified)),
+        None => None,
+    };
+    let (counts, verified) = match written {
+        Some(w) => w,
+        None => (converge(&rendered, resync)?, Instant::now()),
+    };
     Ok((
         counts,
         Known {
@@ -79,6 +86,9 @@ fn trusted_apply<T, D>(
         },
     ))
 }
+
+/// The largest member delta written over netlink; a bigger one goes through the process path.
+const NETLINK_MAX_CHANGES: usize = 256;
 
 /// What an apply or clean-up did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

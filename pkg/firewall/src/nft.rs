@@ -2,7 +2,8 @@
 //! read with `nft -j list table` and changed by one `nft -f` transaction per family holding only
 //! the delta. Nothing outside those tables is read or written. Within its trust
 //! ([`NftablesFirewall::trusting`]) a plan that changes only set elements is one transaction of
-//! those elements, without a read. Does process I/O through a [`CommandRunner`].
+//! those elements, without a read: over netlink when the backend has a [`SetWriter`]. Does
+//! process I/O through a [`CommandRunner`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,14 +12,18 @@ use ipnet::IpNet;
 
 use kilo_mesh::plan::firewall::nftables::{NftTable, TABLE, nft_table};
 use kilo_mesh::plan::firewall::{Family, FirewallPlan};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::backend::Ipv6Mode;
 use crate::error::FirewallError;
 use crate::metrics::{FirewallMetrics, OpCounts};
+use crate::netlink::{SetChanges, SetWriter};
 use crate::nft_state::{self, NftOp, TableState};
 use crate::runner::{CommandRunner, Invocation, failed, probe_ipv6_kernel, run_checked, run_raw};
-use crate::{ApplyReport, Firewall, Known, apply_families, resolve_families, trusted_apply};
+use crate::{
+    ApplyReport, Firewall, Known, NETLINK_MAX_CHANGES, apply_families, resolve_families,
+    trusted_apply,
+};
 
 /// The nftables backend.
 pub struct NftablesFirewall<R> {
@@ -29,11 +34,21 @@ pub struct NftablesFirewall<R> {
     resync_next: bool,
     verify_every: Duration,
     known: Option<Known<NftTable>>,
+    writer: Option<Box<dyn SetWriter>>,
+}
+
+/// One family's element changes, and whether netlink may write them: every changed set has
+/// members before and after (`nft` keeps an end marker at the zero address in a set it has
+/// filled; an empty set is left to `nft`).
+struct FamilyDelta {
+    family: Family,
+    ops: Vec<NftOp>,
+    netlink_ok: bool,
 }
 
 /// The element changes that take `known` to `planned` when only set elements differ (same
 /// chains and rules, same sets); `None` when the kernel must be read.
-fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<(Family, Vec<NftOp>)>> {
+fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<FamilyDelta>> {
     let mut out = Vec::new();
     for (old, new) in known.iter().zip(planned) {
         let same_sets = old.sets.len() == new.sets.len()
@@ -46,13 +61,12 @@ fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<(Family
             return None;
         }
         let mut ops = Vec::new();
+        let mut netlink_ok = true;
         for (a, b) in old.sets.iter().zip(&new.sets) {
-            let (have, want): (BTreeSet<IpNet>, BTreeSet<IpNet>) = (
-                a.entries.iter().copied().collect(),
-                b.entries.iter().copied().collect(),
-            );
-            let del: Vec<IpNet> = have.difference(&want).copied().collect();
-            let add: Vec<IpNet> = want.difference(&have).copied().collect();
+            let (del, add) = difference(&a.entries, &b.entries);
+            if !(del.is_empty() && add.is_empty()) {
+                netlink_ok &= !a.entries.is_empty() && !b.entries.is_empty();
+            }
             if !del.is_empty() {
                 ops.push(NftOp::DeleteElements(b.name, del));
             }
@@ -60,9 +74,52 @@ fn element_delta(known: &[NftTable], planned: &[NftTable]) -> Option<Vec<(Family
                 ops.push(NftOp::AddElements(b.name, add));
             }
         }
-        out.push((new.family, ops));
+        out.push(FamilyDelta {
+            family: new.family,
+            ops,
+            netlink_ok,
+        });
     }
     Some(out)
+}
+
+/// What `have` holds and `want` does not, and the reverse: one merge pass when both are sorted
+/// without repeats (as planned sets are), else through ordered sets.
+fn difference(have: &[IpNet], want: &[IpNet]) -> (Vec<IpNet>, Vec<IpNet>) {
+    let strictly_sorted = |v: &[IpNet]| v.windows(2).all(|w| w[0] < w[1]);
+    if !(strictly_sorted(have) && strictly_sorted(want)) {
+        let (h, w): (BTreeSet<IpNet>, BTreeSet<IpNet>) = (
+            have.iter().copied().collect(),
+            want.iter().copied().collect(),
+        );
+        return (
+            h.difference(&w).copied().collect(),
+            w.difference(&h).copied().collect(),
+        );
+    }
+    let (mut del, mut add) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (have.get(i), want.get(j)) {
+            (Some(h), Some(w)) if h == w => {
+                i += 1;
+                j += 1;
+            }
+            (Some(h), Some(w)) if h > w => {
+                add.push(*w);
+                j += 1;
+            }
+            (Some(h), _) => {
+                del.push(*h);
+                i += 1;
+            }
+            (None, Some(w)) => {
+                add.push(*w);
+                j += 1;
+            }
+            (None, None) => return (del, add),
+        }
+    }
 }
 
 impl<R: CommandRunner> NftablesFirewall<R> {
@@ -76,7 +133,16 @@ impl<R: CommandRunner> NftablesFirewall<R> {
             resync_next: false,
             verify_every: Duration::ZERO,
             known: None,
+            writer: None,
         }
+    }
+
+    /// Writes element-only deltas (between read-backs) through `writer` instead of `nft -f`;
+    /// when it fails, the apply reads the kernel back and writes by process.
+    #[must_use]
+    pub fn with_writer(mut self, writer: impl SetWriter + 'static) -> Self {
+        self.writer = Some(Box::new(writer));
+        self
     }
 
     /// Trusts what an apply read back for `verify_every` (zero, the default: reads back on
@@ -138,6 +204,28 @@ impl<R: CommandRunner> NftablesFirewall<R> {
         Ok(c)
     }
 
+    /// Writes element-only deltas: over netlink when there is a writer and it may (`None` when
+    /// that fails: the caller reads back), else one `nft -f` per family.
+    fn write_elements(&self, deltas: &[FamilyDelta]) -> Result<Option<OpCounts>, FirewallError> {
+        let mut counts = OpCounts::default();
+        for d in deltas.iter().filter(|d| !d.ops.is_empty()) {
+            let size: usize = d.ops.iter().map(op_len).sum();
+            let writer = self.writer.as_ref();
+            let Some(w) = writer.filter(|_| d.netlink_ok && size <= NETLINK_MAX_CHANGES) else {
+                counts.merge(&self.transact(d.family, &d.ops)?);
+                continue;
+            };
+            if let Err(error) = w.nft(d.family, &set_changes(&d.ops)) {
+                warn!(%error, "writing nftables elements over netlink failed; reading the kernel back");
+                return Ok(None);
+            }
+            let c = nft_state::count(d.family, &d.ops);
+            self.metrics.record(&c);
+            counts.merge(&c);
+        }
+        Ok(Some(counts))
+    }
+
     fn converge(&self, tables: &[NftTable], resync: bool) -> Result<OpCounts, FirewallError> {
         let mut counts = OpCounts::default();
         for table in tables {
@@ -147,6 +235,38 @@ impl<R: CommandRunner> NftablesFirewall<R> {
         }
         Ok(counts)
     }
+}
+
+fn op_len(op: &NftOp) -> usize {
+    match op {
+        NftOp::AddElements(_, e) | NftOp::DeleteElements(_, e) => e.len(),
+        _ => 1,
+    }
+}
+
+/// The ops of an element delta (deletions before additions per set, as `element_delta` makes
+/// them) as the writer takes them.
+fn set_changes(ops: &[NftOp]) -> Vec<SetChanges<'_>> {
+    let mut out: Vec<SetChanges<'_>> = Vec::new();
+    for op in ops {
+        match op {
+            NftOp::AddElements(s, e) => match out.last_mut().filter(|c| c.set == *s) {
+                Some(c) if c.add.is_empty() => c.add = e,
+                _ => out.push(SetChanges {
+                    set: s,
+                    del: &[],
+                    add: e,
+                }),
+            },
+            NftOp::DeleteElements(s, e) => out.push(SetChanges {
+                set: s,
+                del: e,
+                add: &[],
+            }),
+            _ => {}
+        }
+    }
+    out
 }
 
 impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
@@ -161,13 +281,7 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
                 fams.iter().map(|f| nft_table(f)).collect(),
                 (self.verify_every, resync),
                 element_delta,
-                |per_family: Vec<(Family, Vec<NftOp>)>| {
-                    let mut counts = OpCounts::default();
-                    for (family, ops) in &per_family {
-                        counts.merge(&self.transact(*family, ops)?);
-                    }
-                    Ok(counts)
-                },
+                |per_family: Vec<FamilyDelta>| self.write_elements(&per_family),
                 |t: &[NftTable], resync| self.converge(t, resync),
             )?;
             learned = Some(now_known);
@@ -198,5 +312,42 @@ impl<R: CommandRunner> Firewall for NftablesFirewall<R> {
     fn request_resync(&mut self) {
         self.resync_next = true;
         self.known = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use ipnet::{IpNet, Ipv4Net};
+    use proptest::prelude::*;
+
+    use super::difference;
+
+    fn nets(v: &[(u32, u8)]) -> Vec<IpNet> {
+        v.iter()
+            .map(|(a, l)| IpNet::V4(Ipv4Net::new((*a).into(), *l % 33).unwrap().trunc()))
+            .collect()
+    }
+
+    proptest! {
+        /// The merge pass and the ordered-set path agree, sorted input or not.
+        #[test]
+        fn difference_is_the_set_difference(
+            a in proptest::collection::vec((0u32..64, 28u8..33), 0..40),
+            b in proptest::collection::vec((0u32..64, 28u8..33), 0..40),
+            sort in any::<bool>(),
+        ) {
+            let (mut have, mut want) = (nets(&a), nets(&b));
+            if sort {
+                have = have.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+                want = want.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+            }
+            let (h, w): (BTreeSet<IpNet>, BTreeSet<IpNet>) =
+                (have.iter().copied().collect(), want.iter().copied().collect());
+            let (del, add) = difference(&have, &want);
+            prop_assert_eq!(del, h.difference(&w).copied().collect::<Vec<_>>());
+            prop_assert_eq!(add, w.difference(&h).copied().collect::<Vec<_>>());
+        }
     }
 }

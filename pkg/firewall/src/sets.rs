@@ -1,6 +1,6 @@
-//! ipset state and deltas: parses `ipset save <set>`, computes the `ipset restore` lines that turn
-//! kg's sets into the plan (per-entry `add`/`del`, or a build-then-`swap` re-sync), and counts
-//! them. Pure: the backend runs the commands.
+//! ipset state and deltas: parses `ipset save` (kg's sets of it), computes the `ipset restore`
+//! lines that turn kg's sets into the plan (per-entry `add`/`del`, or a build-then-`swap`
+//! re-sync), and counts them. Pure: the backend runs the commands.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -70,6 +70,29 @@ pub fn parse_save(text: &str) -> Result<SetState, FirewallError> {
         }
     }
     Ok(set)
+}
+
+/// Parses `ipset save` of every set, keeping kg's own (`kilo-*`); other sets' lines are skipped
+/// unread, whatever their type.
+///
+/// # Errors
+/// An entry of one of kg's sets that is not an address or network.
+pub fn parse_save_owned(text: &str) -> Result<BTreeMap<String, SetState>, FirewallError> {
+    let mut lines: BTreeMap<&str, String> = BTreeMap::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some("create" | "add"), Some(name)) = (words.next(), words.next())
+            && is_owned_set(name)
+        {
+            let group = lines.entry(name).or_default();
+            group.push_str(line);
+            group.push('\n');
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(name, text)| Ok((name.to_owned(), parse_save(&text)?)))
+        .collect()
 }
 
 fn parse_entry(s: &str) -> Option<IpNet> {

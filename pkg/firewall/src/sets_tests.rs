@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kilo_mesh::plan::firewall::iptables::IpSetPlan;
 use kilo_mesh::plan::firewall::{Family, SetPurpose};
 
-use super::{SetState, parse_save, render, stale_ops, sync_ops};
+use super::{SetState, parse_save, parse_save_owned, render, stale_ops, sync_ops};
 
 fn plan(entries: &[&str]) -> IpSetPlan {
     IpSetPlan {
@@ -81,4 +81,25 @@ fn wrong_family_is_an_error_and_leftover_tmp_is_destroyed_once() {
         render(&stale_ops(&cur, &[&p], &[Family::V4], &sync)),
         "destroy kilo-mesh-v4-tmp\n"
     );
+}
+
+#[test]
+fn one_save_of_every_set_keeps_only_kgs_and_skips_foreign_types() {
+    let text = "create KUBE-X hash:ip,port family inet hashsize 1024 maxelem 65536\n\
+                add KUBE-X 10.0.0.1,tcp:80\n\
+                create kilo-mesh-v4 hash:net family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x1\n\
+                add kilo-mesh-v4 10.4.0.1\n\
+                add kilo-mesh-v4 10.42.0.0/24\n\
+                create kilo-mesh-v6 hash:net family inet6 hashsize 1024 maxelem 1048576\n";
+    let sets = parse_save_owned(text).unwrap();
+    assert_eq!(
+        sets.keys().collect::<Vec<_>>(),
+        ["kilo-mesh-v4", "kilo-mesh-v6"]
+    );
+    let v4 = &sets["kilo-mesh-v4"];
+    assert_eq!((v4.kind.as_str(), v4.family.as_str()), ("hash:net", "inet"));
+    let entries: Vec<String> = v4.entries.iter().map(ToString::to_string).collect();
+    assert_eq!(entries, ["10.4.0.1/32", "10.42.0.0/24"]);
+    assert!(sets["kilo-mesh-v6"].entries.is_empty());
+    assert!(parse_save_owned("add kilo-mesh-v4 nonsense\n").is_err());
 }
