@@ -62,7 +62,11 @@ fn compatibility_selects_the_tunnel_and_turns_cni_off_unless_asked() {
     let f = Flags::try_parse_from(["kg", "--hostname=n1"]).unwrap();
     assert_eq!(f.mesh.compatibility, None);
     assert_eq!(f.into_config().unwrap().mesh.tunnel, TunnelKind::Ipip);
-    for bad in ["--compatibility=calico", "--compatibility=", "--tunnel=flannel"] {
+    for bad in [
+        "--compatibility=calico",
+        "--compatibility=",
+        "--tunnel=flannel",
+    ] {
         assert!(
             Flags::try_parse_from(["kg", "--hostname=n1", bad]).is_err(),
             "{bad}"

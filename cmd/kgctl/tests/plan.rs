@@ -358,3 +358,101 @@ fn every_node_of_the_mixed_cluster_agrees() {
         assert_eq!(got, peers, "{host}");
     }
 }
+
+/// Kilo's flannel manifests' flags: WireGuard between locations, flannel inside them.
+const FLANNEL: [&str; 4] = [
+    "--compatibility=flannel",
+    "--cni=false",
+    "--local=false",
+    "--service-cidr=10.43.0.0/16",
+];
+
+#[test]
+fn flannel_leader() {
+    let args = [
+        &["plan", "-f", "two-locations.yaml", "--hostname", "node-a"][..],
+        &FLANNEL,
+    ]
+    .concat();
+    insta::assert_snapshot!(kgctl(&args));
+}
+
+#[test]
+fn flannel_follower() {
+    let args = [
+        &["plan", "-f", "two-locations.yaml", "--hostname", "node-b"][..],
+        &FLANNEL,
+    ]
+    .concat();
+    insta::assert_snapshot!(kgctl(&args));
+}
+
+#[test]
+fn flannel_follower_with_local_routes_leaves_the_location_to_flannel() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "two-locations.yaml",
+        "--hostname",
+        "node-b",
+        "--compatibility",
+        "flannel",
+    ]));
+}
+
+/// Kilo's Cilium manifests' flags.
+const CILIUM: [&str; 4] = [
+    "--compatibility=cilium",
+    "--cni=false",
+    "--local=false",
+    "--encapsulate=crosssubnet",
+];
+
+#[test]
+fn cilium_follower_without_cni_compatibility_ip() {
+    let args = [
+        &["plan", "-f", "two-locations.yaml", "--hostname", "node-b"][..],
+        &CILIUM,
+    ]
+    .concat();
+    insta::assert_snapshot!(kgctl(&args));
+}
+
+#[test]
+fn cilium_leader_with_cni_compatibility_ip() {
+    let args = [
+        &["plan", "-f", "cilium.yaml", "--hostname", "node-a"][..],
+        &CILIUM,
+    ]
+    .concat();
+    insta::assert_snapshot!(kgctl(&args));
+}
+
+#[test]
+fn cilium_follower_with_cni_compatibility_ip_on_cilium_tunl() {
+    let args = [
+        &[
+            "plan",
+            "-f",
+            "cilium.yaml",
+            "--hostname",
+            "node-b",
+            "--cilium-tunl",
+        ][..],
+        &CILIUM,
+    ]
+    .concat();
+    insta::assert_snapshot!(kgctl(&args));
+}
+
+#[test]
+fn cilium_follower_with_local_routes_guards_ipip() {
+    insta::assert_snapshot!(kgctl(&[
+        "plan",
+        "-f",
+        "cilium.yaml",
+        "--hostname",
+        "node-b",
+        "--compatibility=cilium",
+    ]));
+}

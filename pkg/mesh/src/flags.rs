@@ -148,7 +148,9 @@ impl MeshFlags {
             port: self.port,
             interface: self.interface()?,
             encapsulate: self.encapsulate,
-            tunnel: self.compatibility.map_or(self.tunnel, Compatibility::tunnel),
+            tunnel: self
+                .compatibility
+                .map_or(self.tunnel, Compatibility::tunnel),
             service_cidrs: self.service_cidrs.clone(),
             forward_rules: self.iptables_forward_rules,
             cni: self.cni(),

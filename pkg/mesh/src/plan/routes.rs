@@ -74,12 +74,7 @@ impl Builder<'_> {
             .cni_compatibility_ip
             .filter(|_| kind == TunnelKind::Cilium)
             .map(IpAddr::V4);
-        cni.or_else(|| {
-            n.pod_cidrs
-                .iter()
-                .find(|c| !is_v6(c))
-                .map(|c| c.network())
-        })
+        cni.or_else(|| n.pod_cidrs.iter().find(|c| !is_v6(c)).map(|c| c.network()))
     }
 
     /// Routes IPv4 `dst` through node `gw` over the CNI's overlay (`dev <tunnel> onlink`).
@@ -210,6 +205,7 @@ impl Builder<'_> {
                 continue;
             };
             let host = IpNet::from(priv4);
+            self.tunnel_peers.extend([gw, priv4]);
             self.route(host, Some(gw), Link::Tunnel, true, Table::Kilo);
             self.rules.insert(RulePlan {
                 src: None,
@@ -286,7 +282,10 @@ pub fn network_plan(
         }],
         _ => Vec::new(),
     };
-    let tunnel = (!b.tunnel_peers.is_empty()).then_some(settings.tunnel);
+    // flannel's device is always there and always routed over by flannel: kg checks for it
+    // and takes over flannel's routes to other locations even with no tunnel route of its own.
+    let flannel = settings.tunnel == TunnelKind::Flannel;
+    let tunnel = (flannel || !b.tunnel_peers.is_empty()).then_some(settings.tunnel);
     let plan = NetworkPlan {
         links: LinkNames {
             wireguard: settings.interface.clone(),
