@@ -2,6 +2,11 @@
 //! and guarded), and the routes, tunnel and IPIP guard of both modes on Kilo's example cluster
 //! (gcp: node-a leader, node-b; aws: node-c). Expected values are written out literally.
 
+#[cfg(test)]
+#[allow(
+    dead_code,
+    reason = "shared by several test binaries; each uses a subset"
+)]
 mod common;
 
 use common::{N, kilo_example, plan, settings, snap};
