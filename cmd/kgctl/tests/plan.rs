@@ -359,6 +359,11 @@ fn every_node_of_the_mixed_cluster_agrees() {
     }
 }
 
+/// `kgctl plan -f FILE --hostname HOST FLAGS...`.
+fn plan_of(file: &str, host: &str, flags: &[&str]) -> String {
+    kgctl(&[&["plan", "-f", file, "--hostname", host][..], flags].concat())
+}
+
 /// Kilo's flannel manifests' flags: WireGuard between locations, flannel inside them.
 const FLANNEL: [&str; 4] = [
     "--compatibility=flannel",
@@ -369,35 +374,18 @@ const FLANNEL: [&str; 4] = [
 
 #[test]
 fn flannel_leader() {
-    let args = [
-        &["plan", "-f", "two-locations.yaml", "--hostname", "node-a"][..],
-        &FLANNEL,
-    ]
-    .concat();
-    insta::assert_snapshot!(kgctl(&args));
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-a", &FLANNEL));
 }
 
 #[test]
 fn flannel_follower() {
-    let args = [
-        &["plan", "-f", "two-locations.yaml", "--hostname", "node-b"][..],
-        &FLANNEL,
-    ]
-    .concat();
-    insta::assert_snapshot!(kgctl(&args));
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &FLANNEL));
 }
 
 #[test]
 fn flannel_follower_with_local_routes_leaves_the_location_to_flannel() {
-    insta::assert_snapshot!(kgctl(&[
-        "plan",
-        "-f",
-        "two-locations.yaml",
-        "--hostname",
-        "node-b",
-        "--compatibility",
-        "flannel",
-    ]));
+    let flags = ["--compatibility", "flannel"];
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &flags));
 }
 
 /// Kilo's Cilium manifests' flags.
@@ -410,49 +398,22 @@ const CILIUM: [&str; 4] = [
 
 #[test]
 fn cilium_follower_without_cni_compatibility_ip() {
-    let args = [
-        &["plan", "-f", "two-locations.yaml", "--hostname", "node-b"][..],
-        &CILIUM,
-    ]
-    .concat();
-    insta::assert_snapshot!(kgctl(&args));
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &CILIUM));
 }
 
 #[test]
 fn cilium_leader_with_cni_compatibility_ip() {
-    let args = [
-        &["plan", "-f", "cilium.yaml", "--hostname", "node-a"][..],
-        &CILIUM,
-    ]
-    .concat();
-    insta::assert_snapshot!(kgctl(&args));
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-a", &CILIUM));
 }
 
 #[test]
 fn cilium_follower_with_cni_compatibility_ip_on_cilium_tunl() {
-    let args = [
-        &[
-            "plan",
-            "-f",
-            "cilium.yaml",
-            "--hostname",
-            "node-b",
-            "--cilium-tunl",
-        ][..],
-        &CILIUM,
-    ]
-    .concat();
-    insta::assert_snapshot!(kgctl(&args));
+    let flags = [&CILIUM[..], &["--cilium-tunl"]].concat();
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-b", &flags));
 }
 
 #[test]
 fn cilium_follower_with_local_routes_guards_ipip() {
-    insta::assert_snapshot!(kgctl(&[
-        "plan",
-        "-f",
-        "cilium.yaml",
-        "--hostname",
-        "node-b",
-        "--compatibility=cilium",
-    ]));
+    let flags = ["--compatibility=cilium"];
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-b", &flags));
 }
