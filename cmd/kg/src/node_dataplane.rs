@@ -119,6 +119,31 @@ where
     }
 }
 
+impl<W: ?Sized, N: Network, F: ?Sized> NodeDataplane<W, N, F> {
+    /// `cilium_host`'s first IPv4 address among `all`, and whether `cilium_tunl` exists (what
+    /// `--compatibility=cilium` publishes and encapsulates on).
+    async fn cilium_facts(
+        &mut self,
+        all: &[kilo_netlink::InterfaceAddress],
+    ) -> (Option<ipnet::Ipv4Net>, bool) {
+        let host = all
+            .iter()
+            .filter(|a| a.interface == CILIUM_HOST_DEVICE)
+            .find_map(|a| match a.address {
+                ipnet::IpNet::V4(v4) => Some(v4),
+                ipnet::IpNet::V6(_) => None,
+            });
+        let tunl = match self.network.has_link(CILIUM_TUNL_DEVICE).await {
+            Ok(present) => present,
+            Err(e) => {
+                tracing::debug!(error = %e, "looking for cilium_tunl failed");
+                false
+            }
+        };
+        (host, tunl)
+    }
+}
+
 /// Runs blocking adapter work (firewall processes, the UAPI socket) without stalling the async
 /// workers: kg's runtime is multi-threaded, so the current worker hands its other tasks over.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
@@ -156,20 +181,7 @@ where
             .addresses()
             .await
             .context("listing the node's addresses")?;
-        let cilium_host = all
-            .iter()
-            .filter(|a| a.interface == CILIUM_HOST_DEVICE)
-            .find_map(|a| match a.address {
-                ipnet::IpNet::V4(v4) => Some(v4),
-                ipnet::IpNet::V6(_) => None,
-            });
-        let cilium_tunl = match self.network.has_link(CILIUM_TUNL_DEVICE).await {
-            Ok(present) => present,
-            Err(e) => {
-                tracing::debug!(error = %e, "looking for cilium_tunl failed");
-                false
-            }
-        };
+        let (cilium_host, cilium_tunl) = self.cilium_facts(&all).await;
         let addresses: Vec<NodeAddress> = all
             .into_iter()
             .filter(|a| kilo_mesh::local::is_node_interface(&a.interface, &wg))
