@@ -27,6 +27,8 @@ check "kubernetes-validate $VALIDATE_VERSION in a venv ($VENV)" venv
 declare -A KUSTOMIZATIONS=(
     [kubeadm]=deploy/kubeadm [k3s]=deploy/k3s [userspace]=deploy/userspace [kind]=deploy/kind
     [lab]=e2e/lab/pod [podmonitor]=e2e/manifests/with-podmonitor [webhook]=deploy/webhook
+    [kubeadm-flannel]=deploy/kubeadm-flannel [k3s-flannel]=deploy/k3s-flannel
+    [kubeadm-cilium]=deploy/kubeadm-cilium [k3s-cilium]=deploy/k3s-cilium
 )
 render_all() {
     local n rc=0
@@ -81,6 +83,31 @@ webhook_flags_exist() {  # every flag and KILO_* variable of the kg webhook cont
     [ "$n" -ge 4 ] || { echo "found $n webhook flags in deploy/webhook, want the 4 it sets"; return 1; }
 }
 check "every flag and KILO_* variable of the kg webhook Deployment is one kg webhook --help lists" webhook_flags_exist
+
+compat_flags() {  # the flannel and Cilium variants run kg with Kilo's flags for them, once each,
+    # NODE_IP from the host IP, and without the install-cni init container (the CNI owns the pods)
+    local v mode want f args
+    for v in kubeadm-flannel k3s-flannel kubeadm-cilium k3s-cilium; do
+        mode=${v#*-}
+        want="--cni=false --compatibility=$mode --local=false --internal-cidr=\$(NODE_IP)/32"
+        [ "$mode" = flannel ] || want+=" --encapsulate=crosssubnet"
+        args=$(python3 - "$OUT/$v.yaml" <<'PYEOF'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "DaemonSet":
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            if c["name"] == "kg":
+                print("\n".join(c["args"]))
+PYEOF
+        ) || { echo "$v: cannot read kg's args"; return 1; }
+        for f in $want; do
+            [ "$(grep -cxF -- "$f" <<< "$args")" = 1 ] || { echo "$v: kg args lack $f once: $args"; return 1; }
+        done
+        grep -q 'fieldPath: status.hostIP' "$OUT/$v.yaml" || { echo "$v: no NODE_IP from status.hostIP"; return 1; }
+        ! grep -q 'install-cni' "$OUT/$v.yaml" || { echo "$v: still installs kilo-cni"; return 1; }
+    done
+}
+check "the flannel and Cilium variants run kg with Kilo's flags (--cni=false --compatibility=… --local=false --internal-cidr=\$(NODE_IP)/32)" compat_flags
 
 check "the PodMonitor selects the kg pods and scrapes their metrics port" python3 "$ROOT/e2e/manifests/kg-uses.py" --podmonitor "$OUT/podmonitor.yaml"
 check "manifests/kilo-rs-*.yaml are what deploy/* render (e2e/manifests/render.sh --check)" bash "$ROOT/e2e/manifests/render.sh" --check

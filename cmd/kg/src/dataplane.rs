@@ -37,6 +37,11 @@ pub struct Observed {
     pub underlay_mtu: Option<u32>,
     /// WireGuard peers (leaders only; empty otherwise).
     pub peers: Vec<PeerStatus>,
+    /// The first IPv4 address of `cilium_host`, with its prefix (the `cni-compatibility-ip` kg
+    /// publishes with `--compatibility=cilium`).
+    pub cilium_host: Option<ipnet::Ipv4Net>,
+    /// Cilium renamed `tunl0` to `cilium_tunl`.
+    pub cilium_tunl: bool,
 }
 
 impl Observed {

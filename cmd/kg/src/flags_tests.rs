@@ -14,7 +14,7 @@ fn resync_period_takes_a_go_duration_from_the_flag_and_the_environment() {
 #[test]
 fn defaults_match_kilo() {
     let f = Flags::try_parse_from(["kg", "--hostname", "n1"]).unwrap();
-    assert!(f.clean_up && f.mesh.cni && f.mesh.local && f.create_interface);
+    assert!(f.clean_up && f.mesh.cni() && f.mesh.local && f.create_interface);
     assert!(!f.mesh.iptables_forward_rules && !f.clean_up_interface);
     assert_eq!(f.mesh.port, 51820);
     assert_eq!(f.listen, ":1107");
@@ -38,4 +38,38 @@ fn booleans_take_go_flag_forms() {
     .unwrap();
     assert!(f.clean_up_interface && !f.clean_up && f.mesh.iptables_forward_rules);
     assert!(Flags::try_parse_from(["kg", "--hostname=n1", "--cni=maybe"]).is_err());
+}
+
+#[test]
+fn compatibility_selects_the_tunnel_and_turns_cni_off_unless_asked() {
+    use kilo_mesh::types::{Compatibility, TunnelKind};
+    let f = Flags::try_parse_from(["kg", "--hostname=n1", "--compatibility=flannel"]).unwrap();
+    assert_eq!(f.mesh.compatibility, Some(Compatibility::Flannel));
+    let c = f.into_config().unwrap();
+    assert_eq!(c.mesh.tunnel, TunnelKind::Flannel);
+    assert!(!c.mesh.cni);
+    let f = Flags::try_parse_from([
+        "kg",
+        "--hostname=n1",
+        "--compatibility=cilium",
+        "--tunnel=vxlan",
+        "--cni",
+    ])
+    .unwrap();
+    let c = f.into_config().unwrap();
+    assert_eq!(c.mesh.tunnel, TunnelKind::Cilium);
+    assert!(c.mesh.cni);
+    let f = Flags::try_parse_from(["kg", "--hostname=n1"]).unwrap();
+    assert_eq!(f.mesh.compatibility, None);
+    assert_eq!(f.into_config().unwrap().mesh.tunnel, TunnelKind::Ipip);
+    for bad in [
+        "--compatibility=calico",
+        "--compatibility=",
+        "--tunnel=flannel",
+    ] {
+        assert!(
+            Flags::try_parse_from(["kg", "--hostname=n1", bad]).is_err(),
+            "{bad}"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, anyhow};
 use kilo_firewall::{Firewall, FirewallMetrics};
 use kilo_mesh::plan::NodePlan;
 use kilo_mesh::plan::network::LinkNames;
-use kilo_mesh::types::{FirewallBackend, IfName, WgKey};
+use kilo_mesh::types::{CILIUM_HOST_DEVICE, CILIUM_TUNL_DEVICE, FirewallBackend, IfName, WgKey};
 use kilo_netlink::{Network, NetworkEvent, RtNetlink};
 use kilo_wireguard::{PrivateKey, WireGuard};
 use prometheus_client::registry::Registry;
@@ -119,6 +119,31 @@ where
     }
 }
 
+impl<W: ?Sized, N: Network, F: ?Sized> NodeDataplane<W, N, F> {
+    /// `cilium_host`'s first IPv4 address among `all`, and whether `cilium_tunl` exists (what
+    /// `--compatibility=cilium` publishes and encapsulates on).
+    async fn cilium_facts(
+        &mut self,
+        all: &[kilo_netlink::InterfaceAddress],
+    ) -> (Option<ipnet::Ipv4Net>, bool) {
+        let host = all
+            .iter()
+            .filter(|a| a.interface == CILIUM_HOST_DEVICE)
+            .find_map(|a| match a.address {
+                ipnet::IpNet::V4(v4) => Some(v4),
+                ipnet::IpNet::V6(_) => None,
+            });
+        let tunl = match self.network.has_link(CILIUM_TUNL_DEVICE).await {
+            Ok(present) => present,
+            Err(e) => {
+                tracing::debug!(error = %e, "looking for cilium_tunl failed");
+                false
+            }
+        };
+        (host, tunl)
+    }
+}
+
 /// Runs blocking adapter work (firewall processes, the UAPI socket) without stalling the async
 /// workers: kg's runtime is multi-threaded, so the current worker hands its other tasks over.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
@@ -151,11 +176,13 @@ where
 
     async fn observe(&mut self) -> Result<Observed> {
         let wg = self.interface.as_str().to_owned();
-        let addresses: Vec<NodeAddress> = self
+        let all = self
             .network
             .addresses()
             .await
-            .context("listing the node's addresses")?
+            .context("listing the node's addresses")?;
+        let (cilium_host, cilium_tunl) = self.cilium_facts(&all).await;
+        let addresses: Vec<NodeAddress> = all
             .into_iter()
             .filter(|a| kilo_mesh::local::is_node_interface(&a.interface, &wg))
             .filter_map(|a| {
@@ -187,6 +214,8 @@ where
             default_iface,
             underlay_mtu,
             peers: self.peers(),
+            cilium_host,
+            cilium_tunl,
         })
     }
 

@@ -264,3 +264,64 @@ async fn a_route_deleted_behind_kgs_back_is_drift() {
     dp.network.delete_route_by_hand(&route);
     assert_eq!(dp.next_event().await, NodeEvent::Drift);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn observes_cilium_host_and_cilium_tunl_but_never_takes_cni_addresses_as_the_nodes() {
+    let mut dp = dataplane(true);
+    assert_eq!(dp.observe().await.unwrap().cilium_host, None);
+    assert!(!dp.observe().await.unwrap().cilium_tunl);
+    dp.network.addresses.extend([
+        address("eth0", "192.168.77.11/24"),
+        address("cilium_host", "fd00:10:42:1::7/128"),
+        address("cilium_host", "10.42.1.7/32"),
+        address("cilium_host", "10.42.1.8/32"),
+        address("flannel.1", "10.42.1.0/32"),
+    ]);
+    dp.network.links.insert(
+        "cilium_tunl".to_owned(),
+        kilo_netlink::fake::FakeLink {
+            mtu: 1480,
+            up: false,
+        },
+    );
+    let observed = dp.observe().await.unwrap();
+    assert_eq!(observed.cilium_host, Some("10.42.1.7/32".parse().unwrap()));
+    assert!(observed.cilium_tunl);
+    assert_eq!(
+        observed.addresses,
+        [NodeAddress {
+            iface: "eth0".parse().unwrap(),
+            net: "192.168.77.11/24".parse().unwrap(),
+        }]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flannel_plan_waits_for_flannel_1_and_clean_up_never_deletes_it() {
+    let snapshot = Snapshot {
+        nodes: vec![node("n1", "a", [1; 32], 11), node("n2", "a", N2_KEY, 12)],
+        peers: vec![],
+        now: 1_700_000_000,
+    };
+    let flags = Flags::try_parse_from(["kg", "--hostname=n2", "--compatibility=flannel"]).unwrap();
+    let settings = flags.into_config().unwrap().mesh;
+    let plan = kilo_mesh::plan::plan(&snapshot, &settings, &LocalFacts::default()).unwrap();
+    let mut dp = dataplane(true);
+    let err = dp.apply(&plan).await.unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "applying addresses, routes and rules: link flannel.1 not found: it belongs to the CNI kg runs on top of (is it running?)"
+    );
+    dp.network.links.insert(
+        "flannel.1".to_owned(),
+        kilo_netlink::fake::FakeLink {
+            mtu: 1450,
+            up: true,
+        },
+    );
+    dp.apply(&plan).await.unwrap();
+    assert!(!dp.network.routes.is_empty());
+    dp.clean_up(false).await.unwrap();
+    assert!(dp.network.links.contains_key("flannel.1"));
+    assert!(dp.network.routes.is_empty());
+}

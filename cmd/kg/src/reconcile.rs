@@ -203,6 +203,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             return None;
         };
         local::overlay(me, self.dp.public_key(), &discovered, now());
+        me.cni_compatibility_ip = self.cni_compatibility_ip(observed).map(|n| n.addr());
         me.implementation = Implementation::KiloRs;
         let snapshot = Snapshot {
             nodes,
@@ -215,6 +216,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             private_iface: discovered.iface.clone(),
             addresses: Some(observed.ips()),
             portmap: f.cni_bin_dir.join("portmap").exists(),
+            cilium_tunl: observed.cilium_tunl,
         };
         let topo = match Topology::new(
             &snapshot,
@@ -230,6 +232,12 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         };
         let plan = kilo_mesh::plan::plan_for(&topo, &snapshot, &settings, &facts);
         Some((topo, plan, discovered))
+    }
+
+    /// This node's `cni-compatibility-ip`: `cilium_host`'s IPv4 with `--compatibility=cilium`.
+    fn cni_compatibility_ip(&self, observed: &Observed) -> Option<ipnet::Ipv4Net> {
+        let cilium = self.cfg.mesh.tunnel == kilo_mesh::types::TunnelKind::Cilium;
+        observed.cilium_host.filter(|_| cilium)
     }
 
     /// Publishes this node's annotations when they changed or the heartbeat is due. `held_since`
@@ -262,6 +270,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             discovered,
             granularity: self.cfg.mesh.granularity,
             egress: plan.egress,
+            cni_compatibility_ip: self.cni_compatibility_ip(observed).map(ipnet::IpNet::V4),
         };
         let ann = own_annotations(&facts);
         let mut without_heartbeat = ann.clone();

@@ -8,6 +8,7 @@ mod check;
 mod connect;
 mod graph;
 mod health;
+mod hoist;
 mod manifests;
 mod output;
 mod plan;
@@ -102,8 +103,16 @@ fn crd() -> anyhow::Result<String> {
     Ok(serde_saphyr::to_string(&kilo_k8s::peer::peer_crd())?)
 }
 
+/// Whether subcommand `sub` has the long flag `--flag`.
+fn subcommand_takes(sub: &str, flag: &str) -> bool {
+    Cli::command()
+        .find_subcommand(sub)
+        .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some(flag)))
+}
+
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let args = hoist::hoist(std::env::args_os().collect(), subcommand_takes);
+    let mut cli = Cli::parse_from(args);
     cli.command.set_api(&cli.api);
     let with_success = |r: anyhow::Result<String>| r.map(|out| (out, true));
     let result = match cli.command {

@@ -55,6 +55,10 @@ pub struct PlanArgs {
     /// Chain the portmap plugin in the CNI config.
     #[arg(long)]
     portmap: bool,
+    /// Cilium renamed `tunl0` to `cilium_tunl` on the node (`--compatibility=cilium` then
+    /// encapsulates on it, as kg does when it finds it).
+    #[arg(long)]
+    cilium_tunl: bool,
     /// The MTU of the node's private interface, for `--mtu auto` (unknown: 1420 is used).
     #[arg(long)]
     underlay_mtu: Option<u32>,
@@ -126,6 +130,7 @@ fn inputs(a: &PlanArgs) -> Result<Inputs> {
             .context("--private-iface")?,
         addresses: (!a.node_addresses.is_empty()).then(|| a.node_addresses.clone()),
         portmap: a.portmap,
+        cilium_tunl: a.cilium_tunl,
     };
     if !a.host_addresses.is_empty() {
         replay_local(a, &settings, &mut nodes, &mut facts);

@@ -100,6 +100,27 @@ fn auto_granularity_refuses_nodes_that_disagree_and_names_them() {
 }
 
 #[test]
+fn planning_flags_work_before_the_subcommand_as_in_kilo() {
+    let base = ["-f", "two-locations.yaml", "--now", "1700000000"];
+    let after = kgctl(&[&["graph"][..], &base, &["--mesh-granularity", "full"]].concat());
+    let before = kgctl(&[&["--mesh-granularity", "full", "graph"][..], &base].concat());
+    assert_eq!(before, after);
+    assert_ne!(before, kgctl(&[&["graph"][..], &base].concat()));
+    let plan = |pre: &[&str], post: &[&str]| {
+        let args = [pre, &["plan", "--hostname", "node-a"], &base[..2], post].concat();
+        kgctl(&args)
+    };
+    assert_eq!(
+        plan(&["--port=51999", "--subnet", "10.9.0.0/16"], &[]),
+        plan(&[], &["--port=51999", "--subnet", "10.9.0.0/16"])
+    );
+    assert!(plan(&["--subnet", "10.9.0.0/16"], &[]).contains("10.9."));
+    // graph has no --port: refused, not silently dropped.
+    let err = kgctl_fails(&["--port", "51999", "graph", "-f", "two-locations.yaml"]);
+    assert!(err.contains("--port"), "{err}");
+}
+
+#[test]
 fn granularity_takes_kilos_values_only() {
     let out = run(&[
         "graph",

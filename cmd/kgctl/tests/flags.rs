@@ -58,6 +58,7 @@ fn planning_flags_are_kgs_own() {
         "interface",
         "encapsulate",
         "tunnel",
+        "compatibility",
         "service-cidr",
         "iptables-forward-rules",
         "cni",
@@ -94,9 +95,11 @@ fn planning_flags_are_kgs_own() {
             "[env: KILO_TUNNEL=] [default: ipip] [possible values: ipip, vxlan]",
         ),
         (
-            "cni",
-            "[env: KILO_CNI=] [default: true] [possible values: true, false]",
+            "compatibility",
+            "[env: KILO_COMPATIBILITY=] [possible values: flannel, cilium]",
         ),
+        // true, or false with --compatibility (the help line says so)
+        ("cni", "[env: KILO_CNI=] [possible values: true, false]"),
         ("mtu", "[env: KILO_MTU=] [default: auto]"),
         (
             "firewall-backend",

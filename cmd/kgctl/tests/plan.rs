@@ -358,3 +358,62 @@ fn every_node_of_the_mixed_cluster_agrees() {
         assert_eq!(got, peers, "{host}");
     }
 }
+
+/// `kgctl plan -f FILE --hostname HOST FLAGS...`.
+fn plan_of(file: &str, host: &str, flags: &[&str]) -> String {
+    kgctl(&[&["plan", "-f", file, "--hostname", host][..], flags].concat())
+}
+
+/// Kilo's flannel manifests' flags: WireGuard between locations, flannel inside them.
+const FLANNEL: [&str; 4] = [
+    "--compatibility=flannel",
+    "--cni=false",
+    "--local=false",
+    "--service-cidr=10.43.0.0/16",
+];
+
+#[test]
+fn flannel_leader() {
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-a", &FLANNEL));
+}
+
+#[test]
+fn flannel_follower() {
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &FLANNEL));
+}
+
+#[test]
+fn flannel_follower_with_local_routes_leaves_the_location_to_flannel() {
+    let flags = ["--compatibility", "flannel"];
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &flags));
+}
+
+/// Kilo's Cilium manifests' flags.
+const CILIUM: [&str; 4] = [
+    "--compatibility=cilium",
+    "--cni=false",
+    "--local=false",
+    "--encapsulate=crosssubnet",
+];
+
+#[test]
+fn cilium_follower_without_cni_compatibility_ip() {
+    insta::assert_snapshot!(plan_of("two-locations.yaml", "node-b", &CILIUM));
+}
+
+#[test]
+fn cilium_leader_with_cni_compatibility_ip() {
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-a", &CILIUM));
+}
+
+#[test]
+fn cilium_follower_with_cni_compatibility_ip_on_cilium_tunl() {
+    let flags = [&CILIUM[..], &["--cilium-tunl"]].concat();
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-b", &flags));
+}
+
+#[test]
+fn cilium_follower_with_local_routes_guards_ipip() {
+    let flags = ["--compatibility=cilium"];
+    insta::assert_snapshot!(plan_of("cilium.yaml", "node-b", &flags));
+}

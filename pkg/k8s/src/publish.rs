@@ -30,6 +30,8 @@ pub struct OwnFacts {
     pub granularity: Granularity,
     /// The egress decision per family (published for `kgctl status`).
     pub egress: EgressStatus,
+    /// `cilium_host`'s IPv4 with `--compatibility=cilium` (Kilo's `cni-compatibility-ip`).
+    pub cni_compatibility_ip: Option<IpNet>,
 }
 
 /// The complete annotation set kg owns on its node. Values kg has nothing for are written as
@@ -66,6 +68,10 @@ pub fn own_annotations(f: &OwnFacts) -> BTreeMap<String, String> {
         (keys::DISCOVERED_ENDPOINTS, render_discovered(&f.discovered)),
         (keys::GRANULARITY, f.granularity.as_str().to_owned()),
         (keys::EGRESS_IP_STATUS, f.egress.to_annotation()),
+        (
+            keys::CNI_COMPATIBILITY_IP,
+            text(f.cni_compatibility_ip.map(|n| n.to_string())),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -171,9 +171,12 @@ fn own_annotations_are_complete_and_kilo_compatible() {
                 address: "fd00:77::101".parse().unwrap(),
             },
         },
+        cni_compatibility_ip: None,
     };
     let got = own_annotations(&facts);
     let expected: BTreeMap<String, String> = [
+        // Not running with --compatibility=cilium: written empty, as Kilo does.
+        ("kilo.squat.ai/cni-compatibility-ip", ""),
         ("kilo.squat.ai/discovered-endpoints", "{}"),
         (
             "kilo.squat.ai/egress-ip-status",
@@ -200,6 +203,12 @@ fn own_annotations_are_complete_and_kilo_compatible() {
     let got = own_annotations(&leader);
     assert_eq!(got["kilo.squat.ai/wireguard-ip"], "10.4.0.2/16");
     assert_eq!(got["kilo.squat.ai/wireguard-ip-since"], "1699999000");
+    let cilium = OwnFacts {
+        cni_compatibility_ip: Some("10.42.1.7/32".parse().unwrap()),
+        ..leader
+    };
+    let got = own_annotations(&cilium);
+    assert_eq!(got["kilo.squat.ai/cni-compatibility-ip"], "10.42.1.7/32");
 }
 
 #[test]

@@ -56,6 +56,9 @@ pub mod keys {
     pub const IMPLEMENTATION: &str = "kilo.squat.ai/implementation";
     /// kg (kilo-rs only): since when (unix seconds) the segment has held its `wireguard-ip`.
     pub const WIREGUARD_IP_SINCE: &str = "kilo.squat.ai/wireguard-ip-since";
+    /// The node's address inside the CNI's overlay (Cilium's `cilium_host` IPv4), published by
+    /// kg with `--compatibility=cilium` and `""` otherwise, as Kilo does.
+    pub const CNI_COMPATIBILITY_IP: &str = "kilo.squat.ai/cni-compatibility-ip";
 }
 
 /// How bad a problem is.
@@ -164,6 +167,9 @@ pub fn parse_node(
     node.egress = p.egress();
     node.egress_reported = p.parse_with(keys::EGRESS_IP_STATUS, EgressStatus::from_annotation);
     node.pod_cidrs = p.pod_cidrs(&raw.pod_cidrs);
+    node.cni_compatibility_ip = p
+        .parse_with(keys::CNI_COMPATIBILITY_IP, parse_compatibility_ip)
+        .flatten();
     Ok((node, p.problems))
 }
 
@@ -315,6 +321,26 @@ fn parse_optional_cidr(v: &str) -> Result<Option<IpNet>, String> {
             .parse::<IpNet>()
             .map(Some)
             .map_err(|_| "not a CIDR (address/prefix)".to_owned()),
+    }
+}
+
+/// `cni-compatibility-ip`: `""`/`"-"` is none; else one IPv4 host address, bare or with the
+/// prefix Kilo publishes it with (`10.0.1.7/32`), never a reserved one.
+fn parse_compatibility_ip(v: &str) -> Result<Option<std::net::Ipv4Addr>, String> {
+    let ip = match parse_optional_cidr(v) {
+        Ok(Some(net)) => net.addr(),
+        Ok(None) => return Ok(None),
+        Err(_) => v
+            .trim()
+            .parse::<IpAddr>()
+            .map_err(|_| "not an IPv4 address".to_owned())?,
+    };
+    let IpAddr::V4(v4) = ip else {
+        return Err("not an IPv4 address (IPIP needs IPv4)".to_owned());
+    };
+    match crate::guard::reserved(&IpNet::from(ip)) {
+        Some(why) => Err(format!("not a host address: {why}")),
+        None => Ok(Some(v4)),
     }
 }
 

@@ -9,7 +9,8 @@ use ipnet::{IpNet, Ipv4Net};
 use crate::local::{DiscoverSettings, MtuSetting, resolve_mtu};
 use crate::plan::Settings;
 use crate::types::{
-    Encapsulate, FirewallBackend, Granularity, IfName, NodeName, ParseError, TunnelKind,
+    Compatibility, Encapsulate, FirewallBackend, Granularity, IfName, NodeName, ParseError,
+    TunnelKind,
 };
 
 /// `--subnet`'s default: where WireGuard IPs come from.
@@ -46,9 +47,13 @@ pub struct MeshFlags {
     /// Encapsulation inside a location.
     #[arg(long, env = "KILO_ENCAPSULATE", value_enum, default_value = "always")]
     pub encapsulate: Encapsulate,
-    /// The tunnel used by encapsulation.
+    /// The tunnel used by encapsulation (`--compatibility` replaces it).
     #[arg(long, env = "KILO_TUNNEL", value_enum, default_value = "ipip")]
     pub tunnel: TunnelKind,
+    /// Run on top of another CNI: `flannel` (flannel's `flannel.1` inside locations) or
+    /// `cilium` (IPIP through Cilium's overlay). None by default.
+    #[arg(long, env = "KILO_COMPATIBILITY", value_enum)]
+    pub compatibility: Option<Compatibility>,
     /// Service CIDRs, never NATed (repeatable, or comma-separated).
     #[arg(
         long = "service-cidr",
@@ -59,9 +64,10 @@ pub struct MeshFlags {
     /// Add FORWARD accept rules for the location's CIDRs.
     #[arg(long, env = "KILO_IPTABLES_FORWARD_RULES", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub iptables_forward_rules: bool,
-    /// Manage pod networking (NAT for local pods and the CNI config).
-    #[arg(long, env = "KILO_CNI", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub cni: bool,
+    /// Manage pod networking (NAT for local pods and the CNI config); default true, false
+    /// with `--compatibility` (the other CNI owns the pods).
+    #[arg(long, env = "KILO_CNI", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub cni: Option<bool>,
     /// Route inside a location over the private network.
     #[arg(long, env = "KILO_LOCAL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub local: bool,
@@ -108,6 +114,12 @@ impl MeshFlags {
         self.interface.parse().map_err(FlagError::Interface)
     }
 
+    /// `--cni` as given, else true without `--compatibility` and false with it.
+    #[must_use]
+    pub fn cni(&self) -> bool {
+        self.cni.unwrap_or(self.compatibility.is_none())
+    }
+
     /// How the node looks for its private IPs and endpoint.
     #[must_use]
     pub fn discover_settings(&self) -> DiscoverSettings {
@@ -136,10 +148,12 @@ impl MeshFlags {
             port: self.port,
             interface: self.interface()?,
             encapsulate: self.encapsulate,
-            tunnel: self.tunnel,
+            tunnel: self
+                .compatibility
+                .map_or(self.tunnel, Compatibility::tunnel),
             service_cidrs: self.service_cidrs.clone(),
             forward_rules: self.iptables_forward_rules,
-            cni: self.cni,
+            cni: self.cni(),
             local: self.local,
             mtu: resolve_mtu(self.mtu, underlay_mtu),
         })

@@ -209,6 +209,7 @@ pub fn sanitize(
     keys(&mut nodes, &mut out);
     pod_cidrs(&mut nodes, subnet, &mut out);
     internal_ips(&mut nodes, &mut out);
+    compatibility_ips(&mut nodes, subnet, &mut out);
     let protected = Protected::of(&nodes, true);
     allowed_location_ips(&mut nodes, &protected, &mut out);
     let peers = snapshot
@@ -346,6 +347,55 @@ fn internal_ips(nodes: &mut [Node], out: &mut Vec<Rejected>) {
             }
         }
         nodes[i].internal_ips = kept;
+    }
+}
+
+/// Why node `n` may not use `ip` as its `cni-compatibility-ip` (an IPIP gateway other nodes
+/// route to): in the WireGuard subnet, inside another node's pod CIDR, another node's endpoint,
+/// internal IP or status address, or an earlier node's compatibility IP. Inside its own pod
+/// CIDR is where Cilium puts `cilium_host`, so that is fine.
+fn compatibility_ip_problem(
+    n: &Node,
+    ip: IpAddr,
+    nodes: &[Node],
+    subnet: Ipv4Net,
+    accepted: &[(IpAddr, NodeName)],
+) -> Option<String> {
+    if IpNet::V4(subnet).contains(&ip) {
+        return Some(format!("inside the WireGuard subnet {subnet}"));
+    }
+    for o in nodes.iter().filter(|o| o.name != n.name) {
+        if let Some(c) = o.pod_cidrs.iter().find(|c| c.contains(&ip)) {
+            return Some(format!("inside {c}, the pod CIDR of node {}", o.name));
+        }
+        if o.endpoint.as_ref().and_then(crate::types::Endpoint::ip) == Some(ip) {
+            return Some(format!("the endpoint of node {}", o.name));
+        }
+        if o.status_addresses.contains(&ip) || o.internal_ips.iter().any(|a| a.addr() == ip) {
+            return Some(format!("an address of node {}", o.name));
+        }
+    }
+    accepted
+        .iter()
+        .find(|(t, _)| *t == ip)
+        .map(|(_, o)| format!("already the cni-compatibility-ip of node {o}"))
+}
+
+/// `cni-compatibility-ip`s: see [`compatibility_ip_problem`].
+fn compatibility_ips(nodes: &mut [Node], subnet: Ipv4Net, out: &mut Vec<Rejected>) {
+    let mut accepted: Vec<(IpAddr, NodeName)> = Vec::new();
+    for i in 0..nodes.len() {
+        let Some(v4) = nodes[i].cni_compatibility_ip else {
+            continue;
+        };
+        let ip = IpAddr::V4(v4);
+        let n = &nodes[i];
+        if let Some(why) = compatibility_ip_problem(n, ip, nodes, subnet, &accepted) {
+            out.push(reject(n, keys::CNI_COMPATIBILITY_IP, ip, why));
+            nodes[i].cni_compatibility_ip = None;
+        } else {
+            accepted.push((ip, n.name.clone()));
+        }
     }
 }
 

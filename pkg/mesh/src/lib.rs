@@ -20,6 +20,7 @@ pub mod node;
 pub mod notice;
 pub mod plan;
 pub mod topology;
+pub mod tunnel;
 pub mod types;
 pub mod views;
 

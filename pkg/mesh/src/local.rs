@@ -46,7 +46,7 @@ pub struct HostFacts {
 /// filter for both what kg observes and where it looks for its private IP.
 #[must_use]
 pub fn is_node_interface(iface: &str, wg: &str) -> bool {
-    const VIRTUAL_PREFIXES: [&str; 4] = ["kilo", "veth", "cni", "docker"];
+    const VIRTUAL_PREFIXES: [&str; 6] = ["kilo", "veth", "cni", "docker", "flannel.", "cilium_"];
     !(iface == wg
         || iface == "lo"
         || iface == "kube-bridge"

@@ -60,6 +60,10 @@ pub struct Node {
     pub forced_endpoint: bool,
     /// A valid `force-internal-ip` set the private IPs (kg must not replace them).
     pub forced_internal_ip: bool,
+    /// The published `cni-compatibility-ip`: the node's `cilium_host` IPv4 address, the IPIP
+    /// gateway other nodes use with `--compatibility=cilium`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cni_compatibility_ip: Option<std::net::Ipv4Addr>,
 }
 
 impl Node {
@@ -87,6 +91,7 @@ impl Node {
             egress_reported: None,
             forced_endpoint: false,
             forced_internal_ip: false,
+            cni_compatibility_ip: None,
         }
     }
 

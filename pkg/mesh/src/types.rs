@@ -318,7 +318,7 @@ impl<'de> Deserialize<'de> for Endpoint {
 /// `\v`, `\f`, `\r`, space and 0xA0).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct IfName(String);
+pub struct IfName(pub(crate) String);
 
 impl IfName {
     /// The name as text.
@@ -448,31 +448,9 @@ pub enum WireGuardBackend {
     Userspace,
 }
 
-/// Which tunnel carries encapsulated traffic inside a location.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum TunnelKind {
-    /// IP-in-IP on `tunl0`, as Kilo does.
-    #[default]
-    Ipip,
-    /// VXLAN on `kilo.vxlan`.
-    Vxlan,
-}
-
-impl TunnelKind {
-    /// The tunnel device kg uses for this kind: `tunl0` (IPIP) or `kilo.vxlan` (VXLAN).
-    #[must_use]
-    pub fn device(self) -> IfName {
-        IfName(
-            match self {
-                Self::Ipip => "tunl0",
-                Self::Vxlan => "kilo.vxlan",
-            }
-            .to_owned(),
-        )
-    }
-}
+pub use crate::tunnel::{
+    CILIUM_HOST_DEVICE, CILIUM_TUNL_DEVICE, Compatibility, FLANNEL_DEVICE, TunnelKind,
+};
 
 pub use crate::duration::parse_duration;
 

@@ -36,6 +36,10 @@ pub enum NetlinkError {
     /// A link the plan refers to does not exist.
     #[error("link {0} not found")]
     LinkNotFound(String),
+    /// A device kg adopts from another CNI (flannel's `flannel.1`) is not there (yet); kg
+    /// applies again when it appears.
+    #[error("link {0} not found: it belongs to the CNI kg runs on top of (is it running?)")]
+    AdoptedLinkMissing(String),
     /// The plan routes through the private interface, but its name is unknown.
     #[error("the plan uses the private interface, but its name is unknown")]
     NoPrivateLink,

@@ -113,8 +113,14 @@ impl FakeNetwork {
         }
         let vxlan = TunnelKind::Vxlan.device().to_string();
         match plan.tunnel {
-            Some(kind) => {
-                let dev = kind.device().to_string();
+            Some(TunnelKind::Flannel) => {
+                let dev = plan.links.tunnel.to_string();
+                if !self.links.contains_key(&dev) {
+                    return Err(NetlinkError::AdoptedLinkMissing(dev));
+                }
+            }
+            Some(_) => {
+                let dev = plan.links.tunnel.to_string();
                 if !self.links.contains_key(&dev) {
                     self.links.insert(
                         dev.clone(),

@@ -64,7 +64,8 @@ pub trait Network: Send {
     ) -> impl Future<Output = Result<ApplyReport, NetlinkError>> + Send;
 
     /// Removes everything of kg's: its routes and rules, the addresses on the WireGuard link
-    /// and the VXLAN device. Foreign state and `tunl0` stay.
+    /// and the VXLAN device. Foreign state, `tunl0`, `cilium_tunl` and flannel's `flannel.1`
+    /// stay.
     fn clean_up(
         &mut self,
         links: &LinkNames,
@@ -83,6 +84,18 @@ pub trait Network: Send {
 
     /// The MTU of an interface (for `--mtu auto`: the private interface's MTU − 80).
     fn mtu(&mut self, interface: &str) -> impl Future<Output = Result<u32, NetlinkError>> + Send;
+
+    /// Whether a link called `name` exists.
+    fn has_link(&mut self, name: &str) -> impl Future<Output = Result<bool, NetlinkError>> + Send {
+        let name = name.to_owned();
+        async move {
+            match self.mtu(&name).await {
+                Ok(_) => Ok(true),
+                Err(NetlinkError::LinkNotFound(_)) => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+    }
 
     /// The interface of the main table's IPv4 default route with the lowest metric, if any (the
     /// interface kg prefers for the node's private IP). Implementations that cannot tell

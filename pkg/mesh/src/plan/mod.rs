@@ -59,6 +59,8 @@ pub struct LocalFacts {
     pub addresses: Option<Vec<IpAddr>>,
     /// `portmap` is installed next to `kilo-cni`.
     pub portmap: bool,
+    /// Cilium renamed `tunl0` to `cilium_tunl` (`--compatibility=cilium` then reuses it).
+    pub cilium_tunl: bool,
 }
 
 /// Everything kg programs on one node.

@@ -14,7 +14,7 @@ use super::network::{AddressPlan, Link, LinkNames, NetworkPlan, RoutePlan, RuleP
 use crate::node::Node;
 use crate::plan::LocalFacts;
 use crate::topology::{Topology, Warning};
-use crate::types::Encapsulate;
+use crate::types::{Encapsulate, TunnelKind};
 
 struct Builder<'a> {
     topo: &'a Topology,
@@ -61,9 +61,45 @@ impl Builder<'_> {
         });
     }
 
+    /// The `--compatibility` tunnel in use, unless `--encapsulate=never`.
+    fn compat(&self) -> Option<TunnelKind> {
+        let t = self.settings.tunnel;
+        (t.is_compat() && self.settings.encapsulate != Encapsulate::Never).then_some(t)
+    }
+
+    /// A node's gateway inside the CNI's overlay, as Kilo's encapsulators name it: its
+    /// `cni-compatibility-ip` (Cilium only), else its IPv4 pod subnet's network address.
+    fn compat_gateway(kind: TunnelKind, n: &Node) -> Option<IpAddr> {
+        let cni = n
+            .cni_compatibility_ip
+            .filter(|_| kind == TunnelKind::Cilium)
+            .map(IpAddr::V4);
+        cni.or_else(|| n.pod_cidrs.iter().find(|c| !is_v6(c)).map(|c| c.network()))
+    }
+
+    /// Routes IPv4 `dst` through node `gw` over the CNI's overlay (`dev <tunnel> onlink`).
+    fn via_compat(&mut self, kind: TunnelKind, dst: IpNet, gw: &Node) {
+        let Some(via) = Self::compat_gateway(kind, gw) else {
+            self.warnings.push(Warning {
+                subject: format!("node/{}", gw.name),
+                message: format!("has no IPv4 pod CIDR; {dst} cannot be routed through it"),
+            });
+            return;
+        };
+        self.tunnel_peers.insert(via);
+        if let Some(p) = gw.internal_ip(false) {
+            self.tunnel_peers.insert(p.addr());
+        }
+        self.route(dst, Some(via), Link::Tunnel, true, Table::Main);
+    }
+
     /// Routes `dst` through `gw` (a node of this location), encapsulated when needed; always
     /// `onlink`.
     fn via_node(&mut self, dst: IpNet, gw: &Node) {
+        if let (Some(kind), false) = (self.compat(), is_v6(&dst)) {
+            self.via_compat(kind, dst, gw);
+            return;
+        }
         let Some(via) = gw.internal_ip(is_v6(&dst)).map(|n| n.addr()) else {
             self.warnings.push(Warning {
                 subject: format!("node/{}", gw.name),
@@ -91,9 +127,13 @@ impl Builder<'_> {
             return;
         }
         let seg = self.topo.local_segment();
+        let compat = self.compat();
         for n in seg.nodes.iter().filter(|n| n.name != self.me.name) {
             for c in &n.pod_cidrs {
-                self.via_node(*c, n);
+                // flannel routes its own location's pod CIDRs; kg never takes them over.
+                if compat != Some(TunnelKind::Flannel) || is_v6(c) {
+                    self.via_node(*c, n);
+                }
             }
             if !self.encapsulated(n) {
                 continue;
@@ -102,7 +142,9 @@ impl Builder<'_> {
                 continue;
             };
             let host = IpNet::from(priv4);
-            self.route(host, Some(priv4), Link::Tunnel, true, Table::Kilo);
+            let gw = compat.map_or(Some(priv4), |k| Self::compat_gateway(k, n));
+            let Some(gw) = gw else { continue };
+            self.route(host, Some(gw), Link::Tunnel, true, Table::Kilo);
             for c in self.me.pod_cidrs.iter().filter(|c| !is_v6(c)) {
                 self.rules.insert(RulePlan {
                     src: Some(*c),
@@ -145,6 +187,35 @@ impl Builder<'_> {
         out
     }
 
+    /// `--local=false` on a leader with a `--compatibility` tunnel: WireGuard traffic for a
+    /// node of the location goes back over the CNI's overlay (Kilo's return path for
+    /// non-leaders that reach the leader through it), in table 1107 for packets from the
+    /// WireGuard link.
+    fn overlay_return_routes(&mut self) {
+        let Some(kind) = self.compat() else { return };
+        if self.settings.local || self.me.internal_ip(false).is_none() {
+            return;
+        }
+        let seg = self.topo.local_segment();
+        for n in seg.nodes.iter().filter(|n| n.name != self.me.name) {
+            let Some(priv4) = n.internal_ip(false).map(|i| i.addr()) else {
+                continue;
+            };
+            let Some(gw) = Self::compat_gateway(kind, n).filter(|g| *g != priv4) else {
+                continue;
+            };
+            let host = IpNet::from(priv4);
+            self.tunnel_peers.extend([gw, priv4]);
+            self.route(host, Some(gw), Link::Tunnel, true, Table::Kilo);
+            self.rules.insert(RulePlan {
+                src: None,
+                dst: Some(host),
+                iif: Some(Link::WireGuard),
+                table: Table::Kilo,
+            });
+        }
+    }
+
     fn leader_routes(&mut self) {
         for (dst, wg) in self.remote_destinations() {
             match (is_v6(&dst), wg) {
@@ -158,6 +229,7 @@ impl Builder<'_> {
             }
         }
         self.location_routes(true);
+        self.overlay_return_routes();
     }
 
     fn follower_routes(&mut self) {
@@ -210,12 +282,15 @@ pub fn network_plan(
         }],
         _ => Vec::new(),
     };
-    let tunnel = (!b.tunnel_peers.is_empty()).then_some(settings.tunnel);
+    // flannel's device is always there and always routed over by flannel: kg checks for it
+    // and takes over flannel's routes to other locations even with no tunnel route of its own.
+    let flannel = settings.tunnel == TunnelKind::Flannel;
+    let tunnel = (flannel || !b.tunnel_peers.is_empty()).then_some(settings.tunnel);
     let plan = NetworkPlan {
         links: LinkNames {
             wireguard: settings.interface.clone(),
             private: facts.private_iface.clone(),
-            tunnel: settings.tunnel.device(),
+            tunnel: settings.tunnel.device_on(facts.cilium_tunl),
         },
         wireguard_up: leader,
         mtu: settings.mtu,

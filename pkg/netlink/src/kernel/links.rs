@@ -1,5 +1,5 @@
-//! Links: the WireGuard link's MTU and state, the encapsulation tunnel (VXLAN or IPIP) and the
-//! VXLAN flood entries. Does I/O.
+//! Links: the WireGuard link's MTU and state, the encapsulation tunnel (VXLAN or IPIP, or
+//! flannel's `flannel.1`, only checked for) and the VXLAN flood entries. Does I/O.
 
 use std::net::IpAddr;
 
@@ -76,9 +76,18 @@ impl RtNetlink {
     ) -> Result<(), NetlinkError> {
         match plan.tunnel {
             None => self.delete_vxlan(links, report).await,
-            Some(TunnelKind::Ipip) => {
+            Some(TunnelKind::Ipip | TunnelKind::Cilium) => {
                 self.delete_vxlan(links, report).await?;
                 self.ensure_ipip(plan, links, report).await
+            }
+            Some(TunnelKind::Flannel) => {
+                self.delete_vxlan(links, report).await?;
+                // flannel's device: adopted as it is, never created, configured or deleted.
+                let name = plan.links.tunnel.to_string();
+                match links.by_name(&name) {
+                    Some(_) => Ok(()),
+                    None => Err(NetlinkError::AdoptedLinkMissing(name)),
+                }
             }
             Some(TunnelKind::Vxlan) => self.ensure_vxlan(plan, want, links, report).await,
         }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use kilo_mesh::plan::network::{LinkNames, NetworkPlan};
+use kilo_mesh::types::TunnelKind;
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::{Handle, IpVersion};
@@ -126,7 +127,8 @@ impl Network for RtNetlink {
         self.apply_fdb(plan, &links, &mut report).await?;
         self.apply_addresses(plan, &want, &links, &mut report)
             .await?;
-        self.apply_routes(&want, &links, &mut report).await?;
+        let adopt = (plan.tunnel == Some(TunnelKind::Flannel)).then(|| plan.links.tunnel.as_str());
+        self.apply_routes(&want, &links, adopt, &mut report).await?;
         self.apply_rules(&want, &mut report).await?;
         tracing::debug!(changes = report.changes.len(), "applied network plan");
         Ok(report)
@@ -136,7 +138,7 @@ impl Network for RtNetlink {
         let mut report = ApplyReport::default();
         let links = self.links().await?;
         let empty = Desired::default();
-        self.apply_routes(&empty, &links, &mut report).await?;
+        self.apply_routes(&empty, &links, None, &mut report).await?;
         self.apply_rules(&empty, &mut report).await?;
         self.remove_owned_addresses(names, &links, &mut report)
             .await?;

@@ -104,6 +104,18 @@ pub(crate) fn route(msg: &RouteMessage, links: &Links) -> Option<Route> {
     if msg.header.protocol != kilo_protocol() {
         return None;
     }
+    any_route(msg, links)
+}
+
+/// A dumped route of another owner (not protocol 107), in the crate's shape.
+pub(crate) fn foreign_route(msg: &RouteMessage, links: &Links) -> Option<Route> {
+    if msg.header.protocol == kilo_protocol() {
+        return None;
+    }
+    any_route(msg, links)
+}
+
+fn any_route(msg: &RouteMessage, links: &Links) -> Option<Route> {
     let unspecified = match msg.header.address_family {
         AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),

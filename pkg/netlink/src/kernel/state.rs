@@ -119,10 +119,15 @@ impl RtNetlink {
         Ok(())
     }
 
+    /// Reconciles kg's routes. `adopt` names the device of a CNI kg runs on top of (flannel's
+    /// `flannel.1`): a foreign route there in the slot of one of kg's is taken over, as Kilo's
+    /// route replace does (flannel routes every node's pod CIDR; kg's routes to other
+    /// locations win).
     pub(super) async fn apply_routes(
         &self,
         want: &Desired,
         links: &Links,
+        adopt: Option<&str>,
         report: &mut ApplyReport,
     ) -> Result<(), NetlinkError> {
         let have: Vec<Route> = self
@@ -160,13 +165,46 @@ impl RtNetlink {
             {
                 Ok(()) => report.push(Op::Add, Object::Route, &r),
                 Err(e) if errno(&e) == Some(EEXIST) => {
-                    return Err(NetlinkError::ForeignConflict {
-                        route: r.to_string(),
-                    });
+                    self.take_over(&r, links, adopt, report).await?;
                 }
                 Err(e) => return Err(NetlinkError::kernel(format!("adding route {r}"), e)),
             }
         }
+        Ok(())
+    }
+
+    /// Replaces the foreign route in `r`'s slot when it is on the adopted device; any other
+    /// owner's route is a [`NetlinkError::ForeignConflict`].
+    async fn take_over(
+        &self,
+        r: &Route,
+        links: &Links,
+        adopt: Option<&str>,
+        report: &mut ApplyReport,
+    ) -> Result<(), NetlinkError> {
+        let conflict = || NetlinkError::ForeignConflict {
+            route: r.to_string(),
+        };
+        let Some(dev) = adopt else {
+            return Err(conflict());
+        };
+        let theirs = self
+            .dump_routes()
+            .await?
+            .iter()
+            .filter_map(|m| parse::foreign_route(m, links))
+            .find(|f| f.slot() == r.slot() && f.dev == dev);
+        let Some(theirs) = theirs else {
+            return Err(conflict());
+        };
+        let msg = parse::route_message(r, Some(oif(links, r)?), false);
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .await
+        .map_err(|e| NetlinkError::kernel(format!("replacing route {theirs} with {r}"), e))?;
+        report.push(Op::Replace, Object::Route, r);
         Ok(())
     }
 

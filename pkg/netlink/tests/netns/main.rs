@@ -6,6 +6,8 @@ mod apply;
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod flannel;
+#[cfg(test)]
 mod onlink;
 #[cfg(test)]
 mod vxlan;

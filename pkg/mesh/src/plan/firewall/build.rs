@@ -91,7 +91,13 @@ pub fn firewall_plan(
     tunnel: Option<TunnelKind>,
     tunnel_peers: &[IpAddr],
 ) -> FirewallPlan {
-    let ipip = (tunnel == Some(TunnelKind::Ipip)).then_some(tunnel_peers);
+    // Cilium's IPIP guard exists only with `--local`, as in Kilo (Cilium may terminate
+    // IPIP of its own).
+    let ipip = match tunnel {
+        Some(TunnelKind::Ipip) => Some(tunnel_peers),
+        Some(TunnelKind::Cilium) if settings.local => Some(tunnel_peers),
+        _ => None,
+    };
     let c = contents(topo, settings, ipip);
     FirewallPlan {
         v4: family_plan(Family::V4, &c, egress.v4.in_force().map(IpAddr::V4)),
