@@ -44,6 +44,7 @@ lab_suite "kind suite: shellcheck and a dry run (the real run is .github/workflo
 lab_suite "the image, and the DaemonSet run by podman on every lab node" e2e/lab/e2e-pod.sh
 lab_suite "lab cluster: kg with exactly the manifests' RBAC, each rule needed" e2e/lab/e2e-rbac.sh
 lab_suite "lab cluster: mesh health probes (cut between leaders, MTU black hole)" e2e/lab/e2e-health.sh
+lab_suite "lab cluster on emulated flannel: --compatibility=flannel" e2e/lab/e2e-flannel.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"
