@@ -7,7 +7,7 @@
 # line. Writes OUTDIR/kg-scale.md (+ kg-scale-memory.png). BENCH_QUICK=1: 100 and 1 000 Nodes,
 # one run each, a 10 s window. Runs as root from the repository root.
 PART=kg-scale
-# shellcheck source=lib-lab.sh
+# shellcheck source=e2e/bench/lib-lab.sh disable=SC2034
 source "$(dirname "${BASH_SOURCE[0]}")/lib-lab.sh"
 if [ -n "$QUICK" ]; then SIZES=(100 1000); REPS=1; STEADY=10; CHANGES=3
 else SIZES=(100 1000 5000); REPS=2; STEADY=60; CHANGES=5; fi

@@ -10,8 +10,16 @@
   wait-endpoint KUBECONFIG NODE SOCK ENDPOINT DEADLINE   set NODE's force-endpoint, then poll the
                                   UAPI socket SOCK until NODE's peer has ENDPOINT; prints ms from
                                   the write's return (and -1 on a timeout)
+  timed KUBECONFIG WRITE CHECKS DEADLINE   one API write, then poll every check until each
+                                  holds; prints the ms from the write's return to the last one
+                                  holding (-1 on a timeout). WRITE: JSON {"method", "path",
+                                  "body", "type"} (or {"sim": I, "location": L} to POST a simulated
+                                  Node). CHECKS: JSON list of {"route": CIDR, "ns": NETNS},
+                                  {"nat": TEXT, "ns": NETNS} (iptables-save -t nat), or {"peer":
+                                  NAME, "sock": UAPI, "allowed": CIDR (optional)}; each with
+                                  "present": false to wait for it to be gone
   pubkey NAME                     the hex public key a simulated Node publishes
-  peers SOCK                      public keys (hex) and endpoints of the device behind SOCK
+  peers SOCK                      public keys (hex), endpoints and allowed IPs behind SOCK
 
 Simulated Nodes look like a kubelet registered them and a kg runs there (managedFields of both,
 kubelet's annotations, images and conditions, kg's kilo.squat.ai annotations), and their
@@ -24,6 +32,7 @@ import hashlib
 import json
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import urllib.error
@@ -201,8 +210,8 @@ def ready(url, deadline=120):
     return 1
 
 
-def uapi_peers(sock):
-    """{public key hex: endpoint or ''} of the device behind a UAPI socket."""
+def uapi_read(sock):
+    """{public key hex: {"endpoint": str, "allowed": [cidr]}} of the device behind a UAPI socket."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(2)
     s.connect(sock)
@@ -218,10 +227,11 @@ def uapi_peers(sock):
     for line in data.decode().splitlines():
         k, _, v = line.partition("=")
         if k == "public_key":
-            cur = v
-            peers[cur] = ""
-        elif k == "endpoint" and cur:
-            peers[cur] = v
+            cur = peers[v] = {"endpoint": "", "allowed": []}
+        elif k == "endpoint" and cur is not None:
+            cur["endpoint"] = v
+        elif k == "allowed_ip" and cur is not None:
+            cur["allowed"].append(v)
     return peers
 
 
@@ -234,11 +244,49 @@ def wait_endpoint(kubeconfig, node, sock, endpoint, deadline):
         return 1
     t = time.monotonic()
     while time.monotonic() < t + float(deadline):
-        if uapi_peers(sock).get(key) == endpoint:
+        if uapi_read(sock).get(key, {}).get("endpoint") == endpoint:
             print(f"{(time.monotonic() - t) * 1000:.1f}")
             return 0
         time.sleep(0.002)
     print("-1")
+    return 0
+
+
+def holds(check):
+    want = check.get("present", True)
+    if "route" in check:
+        out = subprocess.run(["ip", "-n", check["ns"], "route", "show", "table", "all"],
+                             capture_output=True, text=True).stdout
+        got = any(line.startswith(check["route"] + " ") for line in out.splitlines())
+    elif "nat" in check:
+        out = subprocess.run(["ip", "netns", "exec", check["ns"], "iptables-save", "-t", "nat"],
+                             capture_output=True, text=True).stdout
+        got = check["nat"] in out
+    else:
+        peer = uapi_read(check["sock"]).get(key_of(check["peer"]).hex())
+        got = peer is not None and (not check.get("allowed") or check["allowed"] in peer["allowed"])
+    return got == want
+
+
+def timed(kubeconfig, write, checks, deadline):
+    api, write, checks = Api(kubeconfig), json.loads(write), json.loads(checks)
+    if "sim" in write:
+        write = {"method": "POST", "path": "/api/v1/nodes",
+                 "body": sim_node(int(write["sim"]), 1, write["location"])}
+    code, body = api.call(write["method"], write["path"], write.get("body"),
+                          write.get("type", "application/json"))
+    if code not in (200, 201):
+        sys.stderr.write(f"{write['method']} {write['path']}: {code} {body[:300]!r}\n")
+        return 1
+    t, pending, last = time.monotonic(), list(checks), 0.0
+    while pending and time.monotonic() < t + float(deadline):
+        pending = [c for c in pending if not holds(c)]
+        last = time.monotonic() - t
+        if pending:
+            time.sleep(0.002)
+    if pending:
+        sys.stderr.write(f"still waiting for {pending}\n")
+    print(f"{last * 1000:.1f}" if not pending else "-1")
     return 0
 
 
@@ -254,12 +302,14 @@ def main(argv):
         return ready(args[0])
     if cmd == "wait-endpoint" and len(args) == 5:
         return wait_endpoint(*args)
+    if cmd == "timed" and len(args) == 4:
+        return timed(*args)
     if cmd == "pubkey" and len(args) == 1:
         print(key_of(args[0]).hex())
         return 0
     if cmd == "peers" and len(args) == 1:
-        for k, v in sorted(uapi_peers(args[0]).items()):
-            print(k, v or "(none)")
+        for k, v in sorted(uapi_read(args[0]).items()):
+            print(k, v["endpoint"] or "(none)", ",".join(v["allowed"]))
         return 0
     sys.stderr.write(__doc__)
     return 2

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-lab.sh - shared by the lab benchmark parts (kg-scale.sh, reconcile.sh, churn.sh): a lab of
 # their own (LAB_PREFIX=kl-<part><pid>-, release builds of kg and the test API server), the
 # readers they poll, and a clean-up trap that tears it all down even on failure. Source it with
@@ -8,7 +9,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:?usage: $0 OUTDIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-QUICK=${BENCH_QUICK:-}
+QUICK=${BENCH_QUICK:-}  # shellcheck disable=SC2034 # read by the parts
 export LAB_PREFIX=kl-${PART:0:2}$$-
 export LAB_DIR=/tmp/kilo-lab-${PART:0:2}$$
 export BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}  # BENCH_BIN: other builds (development)
