@@ -9,7 +9,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:?usage: $0 OUTDIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-QUICK=${BENCH_QUICK:-}  # shellcheck disable=SC2034 # read by the parts
+# shellcheck disable=SC2034 # read by the parts
+QUICK=${BENCH_QUICK:-}
 export LAB_PREFIX=kl-${PART:0:2}$$-
 export LAB_DIR=/tmp/kilo-lab-${PART:0:2}$$
 export BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}  # BENCH_BIN: other builds (development)
