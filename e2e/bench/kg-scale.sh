@@ -11,6 +11,7 @@ PART=kg-scale
 source "$(dirname "${BASH_SOURCE[0]}")/lib-lab.sh"
 if [ -n "$QUICK" ]; then SIZES=(100 1000); REPS=1; STEADY=10; CHANGES=3
 else SIZES=(100 1000 5000); REPS=2; STEADY=60; CHANGES=5; fi
+[ -z "${KG_SCALE_SIZES:-}" ] || read -r -a SIZES <<< "$KG_SCALE_SIZES"  # e.g. "5000": one size only
 LOCS=49  # simulated locations loc-01..loc-49, plus n1's loc-00
 export NODES=1 LAB_LOCATIONS=loc-00
 RAW=$OUT/kg-scale-raw.tsv
