@@ -5,7 +5,8 @@
 # history, so kg's watches get 410 and re-list), start→ready, CPU over the steady window, change
 # latency (a force-endpoint annotation → the peer's endpoint on kilo0) and the longest kg log
 # line. Writes OUTDIR/kg-scale.md (+ kg-scale-memory.png). BENCH_QUICK=1: 100 and 1 000 Nodes,
-# one run each, a 10 s window. Runs as root from the repository root.
+# one run each, a 10 s window. KG_SCALE_BASELINE=DIR: also measure DIR/kg (e.g. a release build of
+# an older commit) in the same run, and state the ratios. Runs as root from the repository root.
 PART=kg-scale
 # shellcheck source=e2e/bench/lib-lab.sh disable=SC2034
 source "$(dirname "${BASH_SOURCE[0]}")/lib-lab.sh"
@@ -21,21 +22,24 @@ bench_infra
 "$RUN" api-stop
 cp "$CP/state.json" "$CP/state.base.json"
 SOCK=$(jq -r '.nodes[0].wireguard.uapi_socket' "$LAB_DIR/lab.json")
-printf 'nodes\trep\trss_ready\thwm_ready\trss_steady\tready_s\tcpu_pct\trelist1\trelist2\trelist3\thwm_end\tlog_max\n' > "$RAW"
-: > "$OUT/kg-scale-latency.tsv"
+BASE_RAW=$OUT/kg-scale-baseline-raw.tsv
+for f in "$RAW" "$BASE_RAW"; do
+    printf 'nodes\trep\trss_ready\thwm_ready\trss_steady\tready_s\tcpu_pct\trelist1\trelist2\trelist3\thwm_end\tlog_max\n' > "$f"
+done
+: > "$OUT/kg-scale-latency.tsv"; : > "$OUT/kg-scale-baseline-latency.tsv"
 
 change() {  # n value -> ms from the write's return to the new endpoint on kilo0 (sim-00000 leads loc-01)
     kgb wait-endpoint "$CP/admin.json" sim-00000 "$SOCK" "$2" 30
 }
 
-one_run() {  # nodes rep
-    local n=$1 rep=$2 t0 tr pid c0 c1 steady relists=() k ms
-    say "$n Nodes, run $rep"
+one_run() {  # nodes rep raw latency-file kg-dir
+    local n=$1 rep=$2 raw=$3 lat=$4 kgdir=$5 t0 tr pid c0 c1 steady relists=() k ms
+    say "$n Nodes, run $rep, $kgdir/kg"
     cp "$CP/state.base.json" "$CP/state.json"
     "$PY" "$KGB" inject "$CP/state.json" "$n" "$LOCS"
     "$RUN" api-start
     t0=$(now_ns)
-    "$RUN" kg-start 1
+    BIN=$kgdir "$RUN" kg-start 1
     tr=$(kgb ready http://192.168.77.11:1107/readyz) || die "kg did not get ready with $n Nodes: $(tail -3 "$CP/kg-n1.log")"
     pid=$(kg_pid 1)
     read -r rss_ready hwm_ready < <(mem_kib "$pid")
@@ -48,7 +52,7 @@ one_run() {  # nodes rep
     read -r rss_steady _ < <(mem_kib "$pid")
     for k in $(seq "$CHANGES"); do
         ms=$(change "$n" "198.51.100.1:$((50000 + k))")
-        printf '%s\t%s\n' "$n" "$ms" >> "$OUT/kg-scale-latency.tsv"
+        printf '%s\t%s\n' "$n" "$ms" >> "$lat"
     done
     for k in 1 2 3; do
         "$RUN" api-stop
@@ -63,19 +67,41 @@ one_run() {  # nodes rep
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$rep" "$rss_ready" "$hwm_ready" "$rss_steady" \
         "$(awk -v a="$t0" -v b="$tr" 'BEGIN {printf "%.3f", (b - a) / 1e9}')" "$steady" \
         "${relists[0]}" "${relists[1]}" "${relists[2]}" "$hwm_end" \
-        "$(awk '{ if (length($0) > m) m = length($0) } END {print m + 0}' "$CP/kg-n1.log")" >> "$RAW"
+        "$(awk '{ if (length($0) > m) m = length($0) } END {print m + 0}' "$CP/kg-n1.log")" >> "$raw"
     cp "$CP/kg-n1.log" "$OUT/kg-scale-kg-$n-$rep.log"
     "$RUN" kg-stop 1
     "$RUN" api-stop
 }
 
 for n in "${SIZES[@]}"; do
-    for rep in $(seq "$REPS"); do one_run "$n" "$rep"; done
+    for rep in $(seq "$REPS"); do
+        one_run "$n" "$rep" "$RAW" "$OUT/kg-scale-latency.tsv" "$BIN"
+        [ -z "${KG_SCALE_BASELINE:-}" ] || one_run "$n" "$rep" "$BASE_RAW" "$OUT/kg-scale-baseline-latency.tsv" "$KG_SCALE_BASELINE"
+    done
 done
 
 # ------------------------------------------------------------------ the fragment
-col() { awk -F'\t' -v n="$1" -v c="$2" 'NR > 1 && $1 == n {print $c}' "$RAW"; }
+col() { awk -F'\t' -v n="$1" -v c="$2" 'NR > 1 && $1 == n {print $c}' "${COL_RAW:-$RAW}"; }
 mib() { awk '{printf "%.1f\n", $1 / 1024}'; }
+tables() {  # raw latency-file: the figures of one kg build
+    local COL_RAW=$1 n p50 p99 max cnt
+    echo "| Nodes | RSS at ready (MiB) | peak RSS at ready (MiB) | RSS after ${STEADY} s (MiB) | RSS after re-list 1 / 2 / 3 (MiB) | peak RSS at the end (MiB) | start→ready (s) | CPU, steady (% of a core) | longest log line (bytes) |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for n in "${SIZES[@]}"; do
+        printf '| %s | %s | %s | %s | %s / %s / %s | %s | %s | %s | %s |\n' "$n" \
+            "$(col "$n" 3 | mib | spread)" "$(col "$n" 4 | mib | spread)" "$(col "$n" 5 | mib | spread)" \
+            "$(col "$n" 8 | mib | spread)" "$(col "$n" 9 | mib | spread)" "$(col "$n" 10 | mib | spread)" \
+            "$(col "$n" 11 | mib | spread)" "$(col "$n" 6 | spread %.2f)" "$(col "$n" 7 | spread %.2f)" \
+            "$(col "$n" 12 | spread %.0f)"
+    done
+    echo
+    echo "| Nodes | change latency p50 / p99 / max (ms) | changes |"
+    echo "|---:|---:|---:|"
+    for n in "${SIZES[@]}"; do
+        read -r p50 p99 max cnt < <(awk -F'\t' -v n="$n" '$1 == n {print $2}' "$2" | pctl)
+        echo "| $n | $p50 / $p99 / $max | $cnt |"
+    done
+}
 {
     echo "## kg at scale: memory, start-up, CPU and change latency"
     echo
@@ -91,22 +117,18 @@ mib() { awk '{printf "%.1f\n", $1 / 1024}'; }
     echo
     echo "Re-run: \`bash e2e/bench/kg-scale.sh /tmp/out\` (\`BENCH_QUICK=1\`: 100 and 1 000 Nodes, one run)."
     echo
-    echo "| Nodes | RSS at ready (MiB) | peak RSS at ready (MiB) | RSS after ${STEADY} s (MiB) | RSS after re-list 1 / 2 / 3 (MiB) | peak RSS at the end (MiB) | start→ready (s) | CPU, steady (% of a core) | longest log line (bytes) |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for n in "${SIZES[@]}"; do
-        printf '| %s | %s | %s | %s | %s / %s / %s | %s | %s | %s | %s |\n' "$n" \
-            "$(col "$n" 3 | mib | spread)" "$(col "$n" 4 | mib | spread)" "$(col "$n" 5 | mib | spread)" \
-            "$(col "$n" 8 | mib | spread)" "$(col "$n" 9 | mib | spread)" "$(col "$n" 10 | mib | spread)" \
-            "$(col "$n" 11 | mib | spread)" "$(col "$n" 6 | spread %.2f)" "$(col "$n" 7 | spread %.2f)" \
-            "$(col "$n" 12 | spread %.0f)"
-    done
-    echo
-    echo "| Nodes | change latency p50 / p99 / max (ms) | changes |"
-    echo "|---:|---:|---:|"
-    for n in "${SIZES[@]}"; do
-        read -r p50 p99 max cnt < <(awk -F'\t' -v n="$n" '$1 == n {print $2}' "$OUT/kg-scale-latency.tsv" | pctl)
-        echo "| $n | $p50 / $p99 / $max | $cnt |"
-    done
+    tables "$RAW" "$OUT/kg-scale-latency.tsv"
+    if [ -n "${KG_SCALE_BASELINE:-}" ]; then
+        echo
+        echo "Baseline, measured in the same run: \`$KG_SCALE_BASELINE/kg\` (\`KG_SCALE_BASELINE\`)."
+        echo
+        tables "$BASE_RAW" "$OUT/kg-scale-baseline-latency.tsv"
+        echo
+        for n in "${SIZES[@]}"; do
+            a=$(col "$n" 10 | median); b=$(COL_RAW=$BASE_RAW col "$n" 10 | median)
+            awk -v n="$n" -v a="$a" -v b="$b" 'BEGIN { printf "- %s Nodes: RSS after re-list 3, this build / baseline: %.1f / %.1f MiB = %.2f\n", n, a / 1024, b / 1024, a / b }'
+        done
+    fi
     echo
     big=${SIZES[-1]}
     r1=$(col "$big" 8 | median); r3=$(col "$big" 10 | median)
