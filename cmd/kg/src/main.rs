@@ -3,6 +3,7 @@
 
 mod admission;
 mod backend_override;
+mod change_log;
 mod dataplane;
 mod flags;
 mod health;

@@ -23,6 +23,14 @@ pub struct PeerLabels {
     pub peer: String,
 }
 
+/// `part` label of `kilo_dataplane_changes_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartLabels {
+    /// `wireguard` (peers added, changed or removed; key, port) or `network` (addresses,
+    /// routes, rules, link state). Firewall operations have their own counters.
+    pub part: String,
+}
+
 /// Every metric kg exports.
 pub struct Metrics {
     /// Ready nodes in the mesh.
@@ -43,9 +51,25 @@ pub struct Metrics {
     pub rx_bytes: Family<PeerLabels, Counter>,
     /// Bytes sent per peer (`_total`, likewise).
     pub tx_bytes: Family<PeerLabels, Counter>,
+    /// Changes applies made to the dataplane, per part.
+    pub changes: Family<PartLabels, Counter>,
 }
 
 impl Metrics {
+    /// Counts what an apply changed.
+    pub fn applied(&self, applied: &crate::dataplane::Applied) {
+        for (part, n) in [
+            ("wireguard", applied.wireguard),
+            ("network", applied.network),
+        ] {
+            self.changes
+                .get_or_create(&PartLabels {
+                    part: part.to_owned(),
+                })
+                .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+    }
+
     /// Creates the metrics and registers them.
     pub fn register(registry: &mut Registry) -> Self {
         let m = Self {
@@ -60,7 +84,13 @@ impl Metrics {
             handshake_age: Family::default(),
             rx_bytes: Family::default(),
             tx_bytes: Family::default(),
+            changes: Family::default(),
         };
+        registry.register(
+            "kilo_dataplane_changes",
+            "WireGuard and netlink changes made by applies",
+            m.changes.clone(),
+        );
         registry.register(
             "kilo_nodes",
             "Number of ready nodes in the mesh",

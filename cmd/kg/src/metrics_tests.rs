@@ -45,3 +45,33 @@ fn peer_bytes_are_counters_holding_wireguards_count_and_errors_use_kilos_events(
         ]
     );
 }
+
+#[test]
+fn dataplane_changes_count_wireguard_and_network_changes_per_apply() {
+    let mut registry = Registry::default();
+    let m = Metrics::register(&mut registry);
+    let applied = |wireguard, network| crate::dataplane::Applied {
+        wireguard,
+        network,
+        firewall: 7,
+    };
+    m.applied(&applied(2, 5));
+    m.applied(&applied(0, 0));
+    m.applied(&applied(1, 0));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("dataplane_changes"))
+        .collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "# HELP kilo_dataplane_changes WireGuard and netlink changes made by applies.",
+            "# TYPE kilo_dataplane_changes counter",
+            "kilo_dataplane_changes_total{part=\"network\"} 5",
+            "kilo_dataplane_changes_total{part=\"wireguard\"} 3",
+        ]
+    );
+}

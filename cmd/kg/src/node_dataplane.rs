@@ -230,10 +230,10 @@ where
             let (wireguard, key) = (&mut self.wireguard, &self.key);
             let report = blocking(|| wireguard.apply(wg, key))
                 .with_context(|| format!("configuring WireGuard on {}", wg.interface))?;
-            for line in report.lines() {
-                tracing::info!(change = %line, "wireguard");
+            for change in &report.changes {
+                tracing::info!(change = %crate::change_log::summarize(change), "wireguard");
             }
-            applied.wireguard = report.lines().len();
+            applied.wireguard = report.changes.len();
         }
         let net = self
             .network

@@ -167,6 +167,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         self.dp.want_firewall(backend);
         match self.dp.apply(&plan).await {
             Ok(applied) => {
+                self.metrics.applied(&applied);
                 if applied != Default::default() {
                     tracing::info!(?applied, "applied plan");
                 }

@@ -364,10 +364,15 @@ fn list(
     if req.wants_table() {
         return Ok(table_response(&crate::table::render(res, &items, rv)));
     }
-    let items: Vec<Value> = items.iter().map(|o| to_view(res, o)).collect();
+    let page = crate::page::page(items, rv, req.param("limit"), req.param("continue"))?;
+    let items: Vec<Value> = page.items.iter().map(|o| to_view(res, o)).collect();
+    let mut meta = json!({"resourceVersion": page.rv.to_string()});
+    if let Some((token, remaining)) = page.next {
+        meta["continue"] = json!(token);
+        meta["remainingItemCount"] = json!(remaining);
+    }
     let list = json!({
-        "kind": res.list_kind(), "apiVersion": res.api_version(),
-        "metadata": {"resourceVersion": rv.to_string()}, "items": items,
+        "kind": res.list_kind(), "apiVersion": res.api_version(), "metadata": meta, "items": items,
     });
     Ok(json_response(StatusCode::OK, &list))
 }

@@ -12,6 +12,7 @@ mod fields;
 mod gate;
 mod http;
 mod meta;
+mod page;
 mod patch;
 mod persist;
 mod pki;

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, EventSource, Node as K8sNode, ObjectReference,
-};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kilo_mesh::types::NodeName;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
@@ -23,6 +21,7 @@ use tokio::sync::Notify;
 
 use crate::cluster::{Cluster, ClusterError, ClusterView, NodeEntry, Notice, Target};
 use crate::peer::Peer;
+use crate::slim::SlimNode;
 
 /// The field manager kg uses for server-side apply.
 pub const FIELD_MANAGER: &str = "kg";
@@ -31,7 +30,8 @@ pub const FIELD_MANAGER: &str = "kg";
 #[derive(Clone)]
 pub struct KubeCluster {
     client: Client,
-    nodes: Store<K8sNode>,
+    /// Nodes as [`SlimNode`]s: decoded with only what the mesh reads.
+    nodes: Store<SlimNode>,
     /// Peers untyped: each is decoded on its own in [`Cluster::view`], so one that does not
     /// decode is rejected alone and never stops the watch (nor gets its body logged by the
     /// client).
@@ -49,16 +49,17 @@ impl KubeCluster {
         let notify = Arc::new(Notify::new());
         let peers_ok = Arc::new(AtomicBool::new(false));
         let (nodes, node_writer) = reflector::store();
+        let label = topology_label.clone();
         let peer_resource = ApiResource::erase::<Peer>(&());
         let peer_writer = reflector::store::Writer::new(peer_resource.clone());
         let peers = peer_writer.as_reader();
         let node_stream = reflector::reflector(
             node_writer,
             watcher(
-                Api::<K8sNode>::all(client.clone()),
+                Api::<SlimNode>::all(client.clone()),
                 watcher::Config::default(),
             )
-            .modify(crate::translate::slim_node),
+            .modify(move |n| n.keep_label(&label)),
         )
         .default_backoff();
         let peer_stream = reflector::reflector(
@@ -67,7 +68,7 @@ impl KubeCluster {
                 Api::<DynamicObject>::all_with(client.clone(), &peer_resource),
                 watcher::Config::default(),
             )
-            .modify(|p| p.metadata.managed_fields = None),
+            .modify(crate::translate::slim_peer),
         )
         .default_backoff();
         tokio::spawn(drive(node_stream, notify.clone(), None, "nodes"));
@@ -170,7 +171,7 @@ impl Cluster for KubeCluster {
             ..ClusterView::default()
         };
         for n in self.nodes.state() {
-            match crate::translate::node_from_k8s(&n, &self.topology_label) {
+            match n.to_mesh(&self.topology_label) {
                 Ok((node, problems)) => view.nodes.push(NodeEntry {
                     node,
                     problems,
@@ -201,7 +202,8 @@ impl Cluster for KubeCluster {
         node: &NodeName,
         annotations: &BTreeMap<String, String>,
     ) -> Result<(), ClusterError> {
-        let api: Api<K8sNode> = Api::all(self.client.clone());
+        // the reply is decoded slim too
+        let api: Api<SlimNode> = Api::all(self.client.clone());
         let patch = json!({
             "apiVersion": "v1",
             "kind": "Node",

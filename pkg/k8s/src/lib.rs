@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod kube_cluster;
 pub mod peer;
 pub mod publish;
+pub mod slim;
 pub mod translate;
 
 pub use peer::{Peer, PeerRejection, PeerSpec, decode_dynamic_peer, decode_peer, mesh_peer};
@@ -16,4 +17,5 @@ pub use peer::{Peer, PeerRejection, PeerSpec, decode_dynamic_peer, decode_peer, 
 /// `nftables`); carried as written in [`cluster::NodeEntry::firewall_backend`].
 pub const FIREWALL_BACKEND_ANNOTATION: &str = "kilo.squat.ai/firewall-backend";
 pub use publish::{OwnFacts, own_annotations};
-pub use translate::{node_from_k8s, raw_node, slim_node};
+pub use slim::SlimNode;
+pub use translate::{node_from_k8s, raw_node, slim_peer};

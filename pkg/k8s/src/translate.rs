@@ -1,10 +1,13 @@
 //! Translation of a k8s-openapi `Node` into a mesh [`Node`] plus the problems found in its
-//! annotations, and the slimming of Nodes as they arrive (only what the mesh reads is kept).
+//! annotations (kgctl's path; kg keeps [`crate::slim::SlimNode`]s), and the slimming of Peers as
+//! they arrive (only what kg reads is kept).
 //! Pure.
 
 use k8s_openapi::api::core::v1::Node as K8sNode;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kilo_mesh::Node;
 use kilo_mesh::annotations::{self, AnnotationProblem, RawNode};
+use kube::api::DynamicObject;
 
 /// Extracts the fields the mesh reads from a Kubernetes Node.
 #[must_use]
@@ -35,33 +38,19 @@ pub fn raw_node(node: &K8sNode) -> RawNode {
     }
 }
 
-/// The annotation prefix of everything kg reads from a Node.
-const KILO_PREFIX: &str = "kilo.squat.ai/";
-
-/// Drops everything of a Node that the mesh never reads, as it arrives from a watch: managed
-/// fields, other annotations (a `last-applied-configuration` can be most of a Node), owner
-/// references, the whole status but the addresses, the spec but the pod CIDRs. What stays is
-/// exactly what [`node_from_k8s`] and an Event's object reference use.
-pub fn slim_node(node: &mut K8sNode) {
-    let meta = &mut node.metadata;
-    meta.managed_fields = None;
-    meta.owner_references = None;
-    meta.finalizers = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.retain(|k, _| k.starts_with(KILO_PREFIX));
-    }
-    if let Some(spec) = node.spec.as_mut() {
-        *spec = k8s_openapi::api::core::v1::NodeSpec {
-            pod_cidr: spec.pod_cidr.take(),
-            pod_cidrs: spec.pod_cidrs.take(),
-            ..Default::default()
-        };
-    }
-    if let Some(status) = node.status.as_mut() {
-        *status = k8s_openapi::api::core::v1::NodeStatus {
-            addresses: status.addresses.take(),
-            ..Default::default()
-        };
+/// Drops everything of an untyped Peer that kg never reads, as it arrives from a watch: all
+/// metadata but the name, uid and resourceVersion (a `last-applied-configuration` annotation
+/// holds a second copy of the Peer), and every top-level field but `spec`.
+pub fn slim_peer(peer: &mut DynamicObject) {
+    let meta = std::mem::take(&mut peer.metadata);
+    peer.metadata = ObjectMeta {
+        name: meta.name,
+        uid: meta.uid,
+        resource_version: meta.resource_version,
+        ..ObjectMeta::default()
+    };
+    if let serde_json::Value::Object(data) = &mut peer.data {
+        data.retain(|k, _| k == "spec");
     }
 }
 

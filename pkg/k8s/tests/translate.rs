@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Node as K8sNode;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kilo_k8s::{OwnFacts, Peer, node_from_k8s, own_annotations};
 
 const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -286,8 +287,11 @@ fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
     let full: k8s_openapi::api::core::v1::Node = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {
-            "name": "n1", "uid": "u-1", "resourceVersion": "42",
-            "labels": {"topology.kubernetes.io/region": "gcp"},
+            "name": "n1", "uid": "u-1", "resourceVersion": "42", "generation": 3,
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"topology.kubernetes.io/region": "gcp", "kubernetes.io/hostname": "n1",
+                       "topology.kubernetes.io/zone": "gcp-a"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "u-x"}],
             "annotations": {
                 "kilo.squat.ai/key": KEY,
                 "kilo.squat.ai/endpoint": "192.0.2.1:51820",
@@ -299,7 +303,9 @@ fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
         "spec": {"podCIDR": "10.42.1.0/24", "podCIDRs": ["10.42.1.0/24"], "providerID": "gce://p/z/n1",
                  "taints": [{"key": "k", "effect": "NoSchedule"}]},
         "status": {
-            "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1"}],
+            "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1"},
+                          {"type": "ExternalIP", "address": "192.0.2.9"}, {"type": "InternalIP", "address": "fd00::1"}],
+            "conditions": [{"type": "Ready", "status": "True"}],
             "images": [{"names": ["registry.example/big:1"], "sizeBytes": 123}],
             "nodeInfo": {"architecture": "amd64", "bootID": "b", "containerRuntimeVersion": "c", "kernelVersion": "k",
                          "kubeProxyVersion": "p", "kubeletVersion": "v", "machineID": "m", "operatingSystem": "linux",
@@ -307,26 +313,115 @@ fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
         }
     }))
     .unwrap();
-    let mut slim = full.clone();
-    kilo_k8s::slim_node(&mut slim);
+    let json = serde_json::to_vec(&full).unwrap();
+    let mut slim: kilo_k8s::SlimNode = serde_json::from_slice(&json).unwrap();
+    slim.keep_label("topology.kubernetes.io/region");
+    let s = |v: &str| v.to_owned();
     assert_eq!(
-        serde_json::to_value(&slim).unwrap(),
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {
-                "name": "n1", "uid": "u-1", "resourceVersion": "42",
-                "labels": {"topology.kubernetes.io/region": "gcp"},
-                "annotations": {"kilo.squat.ai/key": KEY, "kilo.squat.ai/endpoint": "192.0.2.1:51820"}
+        slim,
+        kilo_k8s::SlimNode {
+            metadata: ObjectMeta {
+                name: Some(s("n1")),
+                uid: Some(s("u-1")),
+                resource_version: Some(s("42")),
+                labels: Some([(s("topology.kubernetes.io/region"), s("gcp"))].into()),
+                annotations: Some(
+                    [
+                        (s("kilo.squat.ai/endpoint"), s("192.0.2.1:51820")),
+                        (s("kilo.squat.ai/key"), s(KEY)),
+                    ]
+                    .into()
+                ),
+                ..ObjectMeta::default()
             },
-            "spec": {"podCIDR": "10.42.1.0/24", "podCIDRs": ["10.42.1.0/24"]},
-            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1"}]}
-        })
+            pod_cidr: Some(s("10.42.1.0/24")),
+            pod_cidrs: vec![s("10.42.1.0/24")],
+            internal_ips: vec![s("10.0.0.1"), s("fd00::1")],
+        }
     );
     let label = "topology.kubernetes.io/region";
     assert_eq!(
-        kilo_k8s::node_from_k8s(&slim, label).unwrap(),
+        slim.to_mesh(label).unwrap(),
         kilo_k8s::node_from_k8s(&full, label).unwrap()
     );
+}
+
+#[test]
+fn a_slim_node_decodes_nulls_absent_fields_and_odd_annotations() {
+    let decode = |v: serde_json::Value| serde_json::from_value::<kilo_k8s::SlimNode>(v);
+    let bare =
+        decode(serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"}}))
+            .unwrap();
+    assert_eq!(
+        bare,
+        kilo_k8s::SlimNode {
+            metadata: ObjectMeta {
+                name: Some("n2".to_owned()),
+                ..ObjectMeta::default()
+            },
+            ..kilo_k8s::SlimNode::default()
+        }
+    );
+    let nulls = decode(serde_json::json!({
+        "metadata": {"name": "n3", "labels": null, "annotations": null},
+        "spec": null, "status": {"addresses": null}
+    }))
+    .unwrap();
+    assert_eq!(nulls.metadata.annotations, None);
+    assert_eq!(nulls.internal_ips, Vec::<String>::new());
+    // foreign annotations of any shape are skipped unread; a kilo one must be a string
+    let odd = decode(serde_json::json!({"metadata": {"name": "n4", "annotations": {
+        "other/nested": {"a": [1, 2, {"b": null}]}, "other/number": 7, "kilo.squat.ai/leader": "true",
+        "kilo.squat.ai/location\n": "x"}}}))
+    .unwrap();
+    assert_eq!(
+        odd.metadata.annotations,
+        Some(
+            [
+                ("kilo.squat.ai/leader".to_owned(), "true".to_owned()),
+                ("kilo.squat.ai/location\n".to_owned(), "x".to_owned())
+            ]
+            .into()
+        )
+    );
+    let err = decode(
+        serde_json::json!({"metadata": {"name": "n5", "annotations": {"kilo.squat.ai/key": 5}}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid type: integer `5`, expected a string"
+    );
+    assert!(decode(serde_json::json!({"metadata": {"name": "n6", "annotations": []}})).is_err());
+}
+
+#[test]
+fn a_slimmed_peer_keeps_its_name_uid_resource_version_and_spec() {
+    let spec = serde_json::json!({"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY, "persistentKeepalive": 10});
+    let mut object: kube::api::DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+        "metadata": {
+            "name": "laptop", "uid": "u-p", "resourceVersion": "7", "generation": 1,
+            "labels": {"team": "a"},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "y".repeat(2048)},
+            "managedFields": [{"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]
+        },
+        "spec": spec,
+        "status": {"something": "else"},
+        "extra": [1, 2, 3]
+    }))
+    .unwrap();
+    let before = kilo_k8s::mesh_peer(&object).unwrap();
+    kilo_k8s::slim_peer(&mut object);
+    assert_eq!(
+        serde_json::to_value(&object).unwrap(),
+        serde_json::json!({
+            "apiVersion": "kilo.squat.ai/v1alpha1", "kind": "Peer",
+            "metadata": {"name": "laptop", "uid": "u-p", "resourceVersion": "7"},
+            "spec": {"allowedIPs": ["10.5.0.1/32"], "publicKey": KEY, "persistentKeepalive": 10}
+        })
+    );
+    assert_eq!(kilo_k8s::mesh_peer(&object).unwrap(), before);
 }
 
 #[test]
