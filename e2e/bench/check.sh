@@ -6,7 +6,7 @@
 #
 #   bash e2e/bench/check.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source e2e/lib/report.sh
 TMP=$(mktemp -d /tmp/kilo-bench-check.XXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -37,7 +37,7 @@ printf 'x\tADD\tDEL\nrun 1\t0.36\t0.69:0.6:0.7\nrun 2\t0.31\t\n' > "$TMP/cat.tsv
 check "plot.py: categorical x -> valid PNG" \
     bash -c "$(declare -f png_ok); python3 e2e/bench/plot.py '$TMP/cat.png' 'T' 'run' 'ratio' '$TMP/cat.tsv' && png_ok '$TMP/cat.png'"
 refuses() {  # tsv-content: plot.py must exit non-zero and write no PNG
-    printf "$1" > "$TMP/bad.tsv"; rm -f "$TMP/bad.png"
+    printf '%b' "$1" > "$TMP/bad.tsv"; rm -f "$TMP/bad.png"
     ! python3 e2e/bench/plot.py "$TMP/bad.png" T X Y "$TMP/bad.tsv" 2> /dev/null && [ ! -e "$TMP/bad.png" ]
 }
 check "plot.py refuses a non-number cell" refuses 'x\ta\n1\tfast\n'
