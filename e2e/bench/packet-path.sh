@@ -59,6 +59,7 @@ setup() {
     until ip netns exec "$pod" python3 e2e/bench/lib/udprtt.py client "$EXT" "$UDP_PORT" 1 9999 > /dev/null 2>&1 \
         && ip netns exec "$ext" ss -ltn | grep -q ':5201 '; do
         [ $SECONDS -lt $deadline ] || { echo "packet-path: side $s: no path pod -> ext" >&2; exit 1; }
+        sleep 0.05
     done
     # the reply came back, so the packet was masqueraded: check it was KILO-NAT's MASQUERADE
     ip netns exec "$node" iptables -t nat -L KILO-NAT -n -v -x | awk '/MASQUERADE/ && $1 > 0 {ok=1} END {exit !ok}' \
