@@ -11,7 +11,8 @@
 #
 # Each part is `e2e/bench/<part>.sh OUTDIR` writing OUTDIR/<part>.md (and OUTDIR/<part>-*.png);
 # a part that is missing, fails or writes no fragment gets a "not run: <reason>" section
-# instead of aborting the run. BENCH_PART_TIMEOUT (seconds, default 2400) bounds each part.
+# instead of aborting the run. BENCH_PART_TIMEOUT (seconds, default 2400) bounds each part;
+# the parts' logs are kept in a temp dir when one failed (or with BENCH_KEEP=1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -156,4 +157,11 @@ for p in $PARTS_ALL; do
     fi
 done
 assemble
-echo "total: $(( $(date +%s) - T0 )) s; fragments and logs in $WORK" >&2
+echo "total: $(( $(date +%s) - T0 )) s" >&2
+if [ -z "$ASSEMBLE" ]; then
+    if [ -n "${BENCH_KEEP:-}" ] || grep -q ' exited ' <<< "${NOTE[*]}"; then
+        echo "fragments and logs kept in $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+fi
