@@ -18,7 +18,12 @@ else
 fi
 NODES=10 EXT=203.0.113.2 UDP_PORT=7007
 need_cmd iperf3 iperf3; need_cmd ipset ipset; need_cmd iptables-restore iptables; need_cmd ping iputils-ping
-if [ -z "${KGCTL:-}" ]; then release_build kgctl; KGCTL=${CARGO_TARGET_DIR:-target}/release/kgctl; fi
+# KGCTL=path uses that kgctl (the rules it renders do not depend on the build profile)
+if [ -z "${KGCTL:-}" ]; then
+    release_build kgctl; KGCTL=${CARGO_TARGET_DIR:-target}/release/kgctl BUILT="release build"
+else
+    BUILT="\`$KGCTL\`"
+fi
 
 TAG=kbpp$$
 WORK=$(mktemp -d "/tmp/$TAG.XXXX")
@@ -136,7 +141,7 @@ destination is not a known mesh CIDR. kilo-rs matches the known CIDRs with one i
 the outside walks all of them. Both sides are built in the same run, side by side, in throwaway
 namespaces: pod (10.64.0.2) → node (the rules; forwarding) → ext ($EXT, no route back, so a
 reply proves the MASQUERADE). The kilo-rs side is exactly \`firewallText.v4\` of
-\`kgctl plan -f cluster.json --hostname n0 -o json\` (release build) on a generated cluster of
+\`kgctl plan -f cluster.json --hostname n0 -o json\` ($BUILT) on a generated cluster of
 $NODES nodes plus enough Peers (one /32 each) for the wanted number of known CIDRs, applied with
 \`ipset restore\` and \`iptables-restore --noflush\`; the Kilo-style side is built by
 \`e2e/bench/lib/natrules.py\` from the same plan's mesh set, rule for rule as Go Kilo's

@@ -6,6 +6,7 @@
 #   bash e2e/bench/run.sh --quick [--out DIR] smallest sizes, 1-2 repetitions -> DIR (default a
 #                                             temp dir); add --docs to write docs/ all the same
 #   bash e2e/bench/run.sh --parts "cni throughput"   only these parts (the others say "not run")
+#   bash e2e/bench/run.sh --not-run "cni:why" ...   skip a part, saying why in its section
 #   bash e2e/bench/run.sh --assemble FRAGDIR --out DIR   no measurement: assemble the fragments
 #                                             and PNGs already in FRAGDIR (check.sh uses it)
 #
@@ -30,6 +31,7 @@ declare -A TITLE=(
 )
 
 QUICK=${BENCH_QUICK:-0} OUT="" DOCS="" ONLY="" ASSEMBLE=""
+declare -A SKIP=()
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
         --docs) DOCS=1 ;;
         --parts) ONLY=$2; shift ;;
         --assemble) ASSEMBLE=$2; shift ;;
-        *) echo "usage: run.sh [--quick] [--out DIR] [--docs] [--parts \"P...\"] [--assemble FRAGDIR]" >&2; exit 2 ;;
+        --not-run) SKIP[${2%%:*}]=${2#*:}; shift ;;
+        *) echo "usage: run.sh [--quick] [--out DIR] [--docs] [--parts \"P...\"] [--not-run PART:REASON] [--assemble FRAGDIR]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -61,6 +64,7 @@ declare -A NOTE=() SECS=()
 
 run_part() {  # part: runs it into WORK, or records why it did not run
     local p=$1 script=e2e/bench/$1.sh t0 rc=0
+    if [ -n "${SKIP[$p]:-}" ]; then NOTE[$p]=${SKIP[$p]}; return; fi
     if [ -n "$ONLY" ] && ! grep -qw -- "$p" <<< "$ONLY"; then
         NOTE[$p]="not selected in this run (\`--parts\`)"; return
     fi
@@ -151,7 +155,8 @@ assemble() {  # -> DEST/benchmarks.md and DEST/benchmarks/*.png
 T0=$(date +%s)
 for p in $PARTS_ALL; do
     if [ -n "$ASSEMBLE" ]; then
-        [ -s "$WORK/$p.md" ] || NOTE[$p]="no fragment \`$p.md\` in $WORK"
+        if [ -n "${SKIP[$p]:-}" ]; then NOTE[$p]=${SKIP[$p]}
+        elif [ ! -s "$WORK/$p.md" ]; then NOTE[$p]="no fragment \`$p.md\` in $WORK"; fi
     else
         run_part "$p"
     fi
