@@ -156,6 +156,7 @@ T0=$(date +%s)
 for p in $PARTS_ALL; do
     if [ -n "$ASSEMBLE" ]; then
         if [ -n "${SKIP[$p]:-}" ]; then NOTE[$p]=${SKIP[$p]}
+        elif [ ! -f "e2e/bench/$p.sh" ]; then NOTE[$p]="\`e2e/bench/$p.sh\` is not in this tree"
         elif [ ! -s "$WORK/$p.md" ]; then NOTE[$p]="no fragment \`$p.md\` in $WORK"; fi
     else
         run_part "$p"
