@@ -45,6 +45,8 @@ lab_suite "the image, and the DaemonSet run by podman on every lab node" e2e/lab
 lab_suite "lab cluster: kg with exactly the manifests' RBAC, each rule needed" e2e/lab/e2e-rbac.sh
 lab_suite "lab cluster: mesh health probes (cut between leaders, MTU black hole)" e2e/lab/e2e-health.sh
 lab_suite "lab cluster on emulated flannel: --compatibility=flannel" e2e/lab/e2e-flannel.sh
+export BENCH_CHECK_QUICK=0
+lab_suite "benchmark tooling: shellcheck, plots, report assembly (no measurement)" e2e/bench/check.sh
 
 echo "### summary"
 echo "$passed passed, $failed failed"
