@@ -1,5 +1,5 @@
 //! Writing a member-only delta without a process: the [`SetWriter`] trait the backends call
-//! between read-backs, and [`NetlinkWriter`], which sends [`crate::nfnl`]'s messages on a
+//! between read-backs, and [`NetlinkWriter`], which sends `nfnl`'s messages on a
 //! `NETLINK_NETFILTER` socket of one network namespace and waits for every acknowledgement.
 //! Does I/O (a netlink socket; opening one in another namespace uses a helper thread).
 
