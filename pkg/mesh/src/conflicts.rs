@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::guard::{self, Object, Rejected};
+use crate::index::NetIndex;
 use crate::node::Peer;
 use crate::topology::{PeerEntry, Segment, Warning, overlaps, sorted};
 use crate::types::{NodeName, WgKey};
@@ -38,16 +39,34 @@ fn node_keys(segments: &[Segment]) -> BTreeMap<WgKey, NodeName> {
         .collect()
 }
 
-/// Every segment's own ranges (pod CIDRs, private IPs, WireGuard IP), with its key.
-fn segment_ranges(segments: &[Segment]) -> Vec<(IpNet, &str)> {
-    segments
-        .iter()
-        .flat_map(|s| {
-            s.base_allowed_ips()
-                .into_iter()
-                .map(|b| (b, s.key.as_str()))
-        })
-        .collect()
+/// Every segment's own ranges (pod CIDRs, private IPs, WireGuard IP) in segment order, indexed,
+/// with the key of each one's segment.
+struct SegmentRanges<'a> {
+    index: NetIndex,
+    segment: Vec<&'a str>,
+}
+
+impl<'a> SegmentRanges<'a> {
+    fn of(segments: &'a [Segment]) -> Self {
+        let ranges: Vec<(IpNet, &str)> = segments
+            .iter()
+            .flat_map(|s| {
+                s.base_allowed_ips()
+                    .into_iter()
+                    .map(|b| (b, s.key.as_str()))
+            })
+            .collect();
+        Self {
+            index: NetIndex::new(ranges.iter().map(|(b, _)| *b)),
+            segment: ranges.into_iter().map(|(_, s)| s).collect(),
+        }
+    }
+
+    /// The first range (in segment order) overlapping `ip`, with its segment's key.
+    fn first_overlapping(&self, ip: &IpNet) -> Option<(IpNet, &'a str)> {
+        let i = self.index.first_overlapping(ip)?;
+        Some((self.index.net(i), self.segment[i]))
+    }
 }
 
 /// Why a Peer's allowed IP is refused: an earlier Peer has it (as in Go Kilo), or it overlaps a
@@ -55,13 +74,12 @@ fn segment_ranges(segments: &[Segment]) -> Vec<(IpNet, &str)> {
 fn ip_refusal(
     ip: &IpNet,
     claimed: &BTreeMap<IpNet, String>,
-    mesh: &[(IpNet, &str)],
+    mesh: &SegmentRanges<'_>,
 ) -> Option<String> {
     if let Some(owner) = claimed.get(ip) {
         return Some(format!("already an allowed IP of peer {owner}"));
     }
-    mesh.iter()
-        .find(|(m, _)| overlaps(m, ip))
+    mesh.first_overlapping(ip)
         .map(|(m, seg)| format!("overlaps {m} of segment {seg} (Go Kilo configures it)"))
 }
 
@@ -77,7 +95,7 @@ pub(crate) fn dedup_peers(
 ) -> Vec<PeerEntry> {
     let mut sorted_peers: Vec<&Peer> = peers.iter().collect();
     sorted_peers.sort_by(|a, b| a.name.cmp(&b.name));
-    let (node_keys, mesh) = (node_keys(segments), segment_ranges(segments));
+    let (node_keys, mesh) = (node_keys(segments), SegmentRanges::of(segments));
     let mut seen_keys: BTreeMap<WgKey, String> = BTreeMap::new();
     let mut claimed: BTreeMap<IpNet, String> = BTreeMap::new();
     let mut out = Vec::new();

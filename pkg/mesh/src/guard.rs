@@ -11,12 +11,14 @@
 //! Contested values go to the node that comes first: the local node (its key and pod CIDR are
 //! the ones its own kg and pods use), then the others by name.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
 use crate::annotations::keys;
+use crate::index::{Key, NetIndex, RangeTree, Summary, key, span};
 use crate::node::{Node, Peer, Snapshot};
 use crate::topology::{Warning, overlaps};
 use crate::types::NodeName;
@@ -127,27 +129,81 @@ impl Role {
     }
 }
 
-/// One address no range may cover, with its node and the node's location.
+/// One address no range may cover, with its node and the number of the node's location.
 struct Guarded {
     ip: IpAddr,
     node: NodeName,
-    location: String,
+    location: u32,
     role: Role,
 }
 
+/// For a run of protected addresses (by address): the first of them in [`Protected`]'s order
+/// with its location, the first of another location than that one's, and the first endpoint
+/// (orders; `usize::MAX`: none). Enough to answer both [`Protected::covered`] and
+/// [`Protected::covered_for_location`] for any range in O(log n).
+#[derive(Clone, Copy)]
+struct Firsts {
+    any: usize,
+    location: u32,
+    other_location: usize,
+    endpoint: usize,
+}
+
+impl Summary for Firsts {
+    const EMPTY: Self = Self {
+        any: usize::MAX,
+        location: u32::MAX,
+        other_location: usize::MAX,
+        endpoint: usize::MAX,
+    };
+
+    fn merge(self, other: Self) -> Self {
+        let (first, second) = if self.any <= other.any {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        // The first of `second`'s run not in `first`'s location: its very first if that one is
+        // elsewhere, else its first of another location than its own (which is `first`'s).
+        let second_other = if second.location == first.location {
+            second.other_location
+        } else {
+            second.any
+        };
+        Self {
+            any: first.any,
+            location: first.location,
+            other_location: first.other_location.min(second_other),
+            endpoint: self.endpoint.min(other.endpoint),
+        }
+    }
+}
+
 /// Addresses no range may cover: every literal endpoint IP, every status address and every
-/// internal IP (the latter as accepted so far), each with its node.
-struct Protected(Vec<Guarded>);
+/// internal IP (the latter as accepted so far), each with its node, in node order; indexed by
+/// address so that a range's first covered address is found without a scan.
+struct Protected {
+    entries: Vec<Guarded>,
+    /// The entries' addresses, sorted.
+    keys: Vec<Key>,
+    /// Over `keys`.
+    firsts: RangeTree<Firsts>,
+    /// The entries' locations, numbered.
+    locations: HashMap<String, u32>,
+}
 
 impl Protected {
     fn of(nodes: &[Node], internal: bool) -> Self {
-        let mut out = Vec::new();
+        let mut entries = Vec::new();
+        let mut locations: HashMap<String, u32> = HashMap::new();
         for n in nodes {
+            let next = u32::try_from(locations.len()).unwrap_or(u32::MAX);
+            let location = *locations.entry(n.location.clone()).or_insert(next);
             let mut push = |ip, role| {
-                out.push(Guarded {
+                entries.push(Guarded {
                     ip,
                     node: n.name.clone(),
-                    location: n.location.clone(),
+                    location,
                     role,
                 });
             };
@@ -163,12 +219,37 @@ impl Protected {
                 }
             }
         }
-        Self(out)
+        let mut sorted: Vec<(Key, Firsts)> = entries
+            .iter()
+            .enumerate()
+            .map(|(order, g)| {
+                let endpoint = if g.role == Role::Endpoint {
+                    order
+                } else {
+                    usize::MAX
+                };
+                let leaf = Firsts {
+                    any: order,
+                    location: g.location,
+                    other_location: usize::MAX,
+                    endpoint,
+                };
+                (key(g.ip), leaf)
+            })
+            .collect();
+        sorted.sort_unstable_by_key(|(k, f)| (*k, f.any));
+        let (keys, leaves) = sorted.into_iter().unzip();
+        Self {
+            entries,
+            keys,
+            firsts: RangeTree::new(leaves),
+            locations,
+        }
     }
 
     /// Why `net` may not be routed: it covers a protected address.
     fn covered(&self, net: &IpNet) -> Option<String> {
-        self.covered_where(net, |_| true)
+        self.describe(self.firsts.query(span(&self.keys, net)).any)
     }
 
     /// Why `net`, an allowed-location IP of a node in `location`, may not be routed: it covers
@@ -176,21 +257,22 @@ impl Protected {
     /// strictly containing its own nodes' addresses is legitimate (Kilo 0.7 keeps it): the
     /// other locations route those addresses to the same leader, more specifically.
     fn covered_for_location(&self, net: &IpNet, location: &str) -> Option<String> {
-        self.covered_where(net, |g| {
-            g.role == Role::Endpoint
-                || g.location != location
-                || net.prefix_len() == IpNet::from(g.ip).prefix_len()
-        })
+        if net.prefix_len() == net.max_prefix_len() {
+            return self.covered(net);
+        }
+        let f = self.firsts.query(span(&self.keys, net));
+        let elsewhere = match self.locations.get(location) {
+            Some(here) if *here == f.location => f.other_location,
+            _ => f.any,
+        };
+        self.describe(elsewhere.min(f.endpoint))
     }
 
-    fn covered_where(&self, net: &IpNet, counts: impl Fn(&Guarded) -> bool) -> Option<String> {
-        self.0
-            .iter()
-            .find(|g| net.contains(&g.ip) && counts(g))
-            .map(|g| {
-                let (what, ip, node) = (g.role.describe(), g.ip, &g.node);
-                format!("covers {what} {ip} of node {node}")
-            })
+    fn describe(&self, order: usize) -> Option<String> {
+        self.entries.get(order).map(|g| {
+            let (what, ip, node) = (g.role.describe(), g.ip, &g.node);
+            format!("covers {what} {ip} of node {node}")
+        })
     }
 }
 
@@ -208,8 +290,9 @@ pub fn sanitize(
     let mut out = Vec::new();
     keys(&mut nodes, &mut out);
     pod_cidrs(&mut nodes, subnet, &mut out);
-    internal_ips(&mut nodes, &mut out);
-    compatibility_ips(&mut nodes, subnet, &mut out);
+    let owners = Owners::of(&nodes);
+    internal_ips(&mut nodes, &owners, &mut out);
+    compatibility_ips(&mut nodes, &owners, subnet, &mut out);
     let protected = Protected::of(&nodes, true);
     allowed_location_ips(&mut nodes, &protected, &mut out);
     let peers = snapshot
@@ -238,15 +321,15 @@ fn reject(node: &Node, field: &'static str, value: impl ToString, reason: String
 
 /// A WireGuard key published by an earlier node is refused (its node cannot take part).
 fn keys(nodes: &mut [Node], out: &mut Vec<Rejected>) {
-    let mut seen: Vec<(crate::types::WgKey, NodeName)> = Vec::new();
+    let mut seen: HashMap<crate::types::WgKey, NodeName> = HashMap::new();
     for n in nodes.iter_mut() {
         let Some(k) = n.key else { continue };
-        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
+        if let Some(first) = seen.get(&k) {
             let why = format!("node {first} already publishes this key");
             out.push(reject(n, keys::KEY, k.fingerprint() + "…", why));
             n.key = None;
         } else {
-            seen.push((k, n.name.clone()));
+            seen.insert(k, n.name.clone());
         }
     }
 }
@@ -256,30 +339,36 @@ fn keys(nodes: &mut [Node], out: &mut Vec<Rejected>) {
 fn pod_cidrs(nodes: &mut [Node], subnet: Ipv4Net, out: &mut Vec<Rejected>) {
     let protected = Protected::of(nodes, false);
     let wg = IpNet::V4(subnet);
-    let mut taken: Vec<(IpNet, NodeName)> = Vec::new();
-    for n in nodes.iter_mut() {
+    // Every pod CIDR in node order, with its node; those accepted so far are active.
+    let owner: Vec<usize> = (0..nodes.len())
+        .flat_map(|i| std::iter::repeat_n(i, nodes[i].pod_cidrs.len()))
+        .collect();
+    let mut taken = NetIndex::inactive(nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied()));
+    let mut order = 0;
+    for i in 0..nodes.len() {
         let mut kept = Vec::new();
-        for c in std::mem::take(&mut n.pod_cidrs) {
+        for c in std::mem::take(&mut nodes[i].pod_cidrs) {
             let why = reserved(&c)
                 .or_else(|| protected.covered(&c))
                 .or_else(|| {
                     overlaps(&wg, &c).then(|| format!("overlaps the WireGuard subnet {wg}"))
                 })
                 .or_else(|| {
-                    taken
-                        .iter()
-                        .find(|(t, _)| overlaps(t, &c))
-                        .map(|(t, o)| format!("overlaps {t}, the pod CIDR of node {o}"))
+                    taken.first_overlapping(&c).map(|t| {
+                        let (t, o) = (taken.net(t), &nodes[owner[t]].name);
+                        format!("overlaps {t}, the pod CIDR of node {o}")
+                    })
                 });
             match why {
-                Some(why) => out.push(reject(n, POD_CIDRS, c, why)),
+                Some(why) => out.push(reject(&nodes[i], POD_CIDRS, c, why)),
                 None => {
-                    taken.push((c, n.name.clone()));
+                    taken.activate(order);
                     kept.push(c);
                 }
             }
+            order += 1;
         }
-        n.pod_cidrs = kept;
+        nodes[i].pod_cidrs = kept;
     }
 }
 
@@ -294,54 +383,127 @@ fn internal_field(n: &Node, ip: IpAddr) -> &'static str {
     }
 }
 
-/// Why node `n` may not use internal IP `a`, given every node and the internal IPs accepted so
-/// far.
+/// The nodes (by position) holding each address of one kind.
+type AddressOwners = HashMap<IpAddr, Vec<usize>>;
+
+/// The nodes holding each address `of` gives for a node.
+fn address_owners<I: IntoIterator<Item = IpAddr>>(
+    nodes: &[Node],
+    of: impl Fn(&Node) -> I,
+) -> AddressOwners {
+    let mut owners = AddressOwners::new();
+    for (i, n) in nodes.iter().enumerate() {
+        for ip in of(n) {
+            owners.entry(ip).or_default().push(i);
+        }
+    }
+    owners
+}
+
+/// Where the nodes' addresses are, for the internal and compatibility IP checks: the pod CIDRs
+/// (as accepted), the status addresses and the endpoint IPs, each with its node's position.
+struct Owners {
+    pods: NetIndex,
+    pod_node: Vec<usize>,
+    status: AddressOwners,
+    endpoint: AddressOwners,
+}
+
+/// What a node other than the one checked holds of an address: a pod CIDR containing it, or
+/// the address itself in one of the lists asked about (by the list's position).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Held {
+    Pod(usize),
+    Listed(usize),
+}
+
+impl Owners {
+    fn of(nodes: &[Node]) -> Self {
+        Self {
+            pods: NetIndex::new(nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied())),
+            pod_node: (0..nodes.len())
+                .flat_map(|i| std::iter::repeat_n(i, nodes[i].pod_cidrs.len()))
+                .collect(),
+            status: address_owners(nodes, |n| n.status_addresses.clone()),
+            endpoint: address_owners(nodes, |n| {
+                n.endpoint.as_ref().and_then(crate::types::Endpoint::ip)
+            }),
+        }
+    }
+
+    /// The first node, in order, not named `name` with a pod CIDR containing `ip` or listed
+    /// for it in one of `lists`; for that node, a pod CIDR (its first) before the lists, in
+    /// their order.
+    fn first_other(
+        &self,
+        nodes: &[Node],
+        name: &NodeName,
+        ip: IpAddr,
+        lists: &[Option<&Vec<usize>>],
+    ) -> Option<(usize, Held)> {
+        let pods = self
+            .pods
+            .containing(ip)
+            .map(|k| (self.pod_node[k], Held::Pod(k)));
+        let listed = lists.iter().enumerate().flat_map(|(l, owners)| {
+            owners
+                .iter()
+                .copied()
+                .flatten()
+                .map(move |o| (*o, Held::Listed(l)))
+        });
+        pods.chain(listed)
+            .filter(|(o, _)| nodes[*o].name != *name)
+            .min()
+    }
+}
+
+/// Why node `nodes[i]` may not use internal IP `a`, given every node and the internal IPs
+/// accepted so far.
 fn internal_ip_problem(
-    n: &Node,
+    i: usize,
     a: &IpNet,
     nodes: &[Node],
-    accepted: &[(IpAddr, NodeName)],
+    owners: &Owners,
+    accepted: &HashMap<IpAddr, NodeName>,
 ) -> Option<String> {
-    let ip = a.addr();
+    let (n, ip) = (&nodes[i], a.addr());
     if a.prefix_len() == 0 {
         return Some("a prefix of 0 makes every address local".to_owned());
     }
     if let Some(why) = reserved(&IpNet::from(ip)) {
         return Some(why);
     }
-    let others = nodes.iter().filter(|o| o.name != n.name);
-    for o in others {
-        if let Some(c) = o.pod_cidrs.iter().find(|c| c.contains(&ip)) {
-            return Some(format!("inside {c}, the pod CIDR of node {}", o.name));
-        }
-        if o.status_addresses.contains(&ip) {
-            return Some(format!("an InternalIP of node {}", o.name));
-        }
-        let own = n.status_addresses.contains(&ip);
-        if !own && o.endpoint.as_ref().and_then(crate::types::Endpoint::ip) == Some(ip) {
-            return Some(format!("the endpoint of node {}", o.name));
-        }
+    let own = n.status_addresses.contains(&ip);
+    let endpoints = if own { None } else { owners.endpoint.get(&ip) };
+    let lists = [owners.status.get(&ip), endpoints];
+    if let Some((o, held)) = owners.first_other(nodes, &n.name, ip, &lists) {
+        let o = &nodes[o].name;
+        return Some(match held {
+            Held::Pod(k) => format!("inside {}, the pod CIDR of node {o}", owners.pods.net(k)),
+            Held::Listed(0) => format!("an InternalIP of node {o}"),
+            Held::Listed(_) => format!("the endpoint of node {o}"),
+        });
     }
     if let Some(c) = n.pod_cidrs.iter().find(|c| c.contains(&ip)) {
         return Some(format!("inside {c}, its own pod CIDR"));
     }
     accepted
-        .iter()
-        .find(|(t, _)| *t == ip)
-        .map(|(_, o)| format!("already the internal IP of node {o}"))
+        .get(&ip)
+        .map(|o| format!("already the internal IP of node {o}"))
 }
 
 /// Internal IPs: see [`internal_ip_problem`].
-fn internal_ips(nodes: &mut [Node], out: &mut Vec<Rejected>) {
-    let mut accepted: Vec<(IpAddr, NodeName)> = Vec::new();
+fn internal_ips(nodes: &mut [Node], owners: &Owners, out: &mut Vec<Rejected>) {
+    let mut accepted: HashMap<IpAddr, NodeName> = HashMap::new();
     for i in 0..nodes.len() {
         let mut kept = Vec::new();
         for a in nodes[i].internal_ips.clone() {
             let n = &nodes[i];
-            match internal_ip_problem(n, &a, nodes, &accepted) {
+            match internal_ip_problem(i, &a, nodes, owners, &accepted) {
                 Some(why) => out.push(reject(n, internal_field(n, a.addr()), a, why)),
                 None => {
-                    accepted.push((a.addr(), n.name.clone()));
+                    accepted.entry(a.addr()).or_insert_with(|| n.name.clone());
                     kept.push(a);
                 }
             }
@@ -350,51 +512,62 @@ fn internal_ips(nodes: &mut [Node], out: &mut Vec<Rejected>) {
     }
 }
 
-/// Why node `n` may not use `ip` as its `cni-compatibility-ip` (an IPIP gateway other nodes
-/// route to): in the WireGuard subnet, inside another node's pod CIDR, another node's endpoint,
-/// internal IP or status address, or an earlier node's compatibility IP. Inside its own pod
-/// CIDR is where Cilium puts `cilium_host`, so that is fine.
+/// Why node `nodes[i]` may not use `ip` as its `cni-compatibility-ip` (an IPIP gateway other
+/// nodes route to): in the WireGuard subnet, inside another node's pod CIDR, another node's
+/// endpoint, internal IP or status address, or an earlier node's compatibility IP. Inside its
+/// own pod CIDR is where Cilium puts `cilium_host`, so that is fine.
 fn compatibility_ip_problem(
-    n: &Node,
+    i: usize,
     ip: IpAddr,
     nodes: &[Node],
+    (owners, internal): (&Owners, &AddressOwners),
     subnet: Ipv4Net,
-    accepted: &[(IpAddr, NodeName)],
+    accepted: &HashMap<IpAddr, NodeName>,
 ) -> Option<String> {
     if IpNet::V4(subnet).contains(&ip) {
         return Some(format!("inside the WireGuard subnet {subnet}"));
     }
-    for o in nodes.iter().filter(|o| o.name != n.name) {
-        if let Some(c) = o.pod_cidrs.iter().find(|c| c.contains(&ip)) {
-            return Some(format!("inside {c}, the pod CIDR of node {}", o.name));
-        }
-        if o.endpoint.as_ref().and_then(crate::types::Endpoint::ip) == Some(ip) {
-            return Some(format!("the endpoint of node {}", o.name));
-        }
-        if o.status_addresses.contains(&ip) || o.internal_ips.iter().any(|a| a.addr() == ip) {
-            return Some(format!("an address of node {}", o.name));
-        }
+    let lists = [
+        owners.endpoint.get(&ip),
+        owners.status.get(&ip),
+        internal.get(&ip),
+    ];
+    if let Some((o, held)) = owners.first_other(nodes, &nodes[i].name, ip, &lists) {
+        let o = &nodes[o].name;
+        return Some(match held {
+            Held::Pod(k) => format!("inside {}, the pod CIDR of node {o}", owners.pods.net(k)),
+            Held::Listed(0) => format!("the endpoint of node {o}"),
+            Held::Listed(_) => format!("an address of node {o}"),
+        });
     }
     accepted
-        .iter()
-        .find(|(t, _)| *t == ip)
-        .map(|(_, o)| format!("already the cni-compatibility-ip of node {o}"))
+        .get(&ip)
+        .map(|o| format!("already the cni-compatibility-ip of node {o}"))
 }
 
 /// `cni-compatibility-ip`s: see [`compatibility_ip_problem`].
-fn compatibility_ips(nodes: &mut [Node], subnet: Ipv4Net, out: &mut Vec<Rejected>) {
-    let mut accepted: Vec<(IpAddr, NodeName)> = Vec::new();
+fn compatibility_ips(
+    nodes: &mut [Node],
+    owners: &Owners,
+    subnet: Ipv4Net,
+    out: &mut Vec<Rejected>,
+) {
+    let internal = address_owners(nodes, |n| {
+        n.internal_ips.iter().map(IpNet::addr).collect::<Vec<_>>()
+    });
+    let mut accepted: HashMap<IpAddr, NodeName> = HashMap::new();
     for i in 0..nodes.len() {
         let Some(v4) = nodes[i].cni_compatibility_ip else {
             continue;
         };
         let ip = IpAddr::V4(v4);
         let n = &nodes[i];
-        if let Some(why) = compatibility_ip_problem(n, ip, nodes, subnet, &accepted) {
+        let ix = (owners, &internal);
+        if let Some(why) = compatibility_ip_problem(i, ip, nodes, ix, subnet, &accepted) {
             out.push(reject(n, keys::CNI_COMPATIBILITY_IP, ip, why));
             nodes[i].cni_compatibility_ip = None;
         } else {
-            accepted.push((ip, n.name.clone()));
+            accepted.entry(ip).or_insert_with(|| n.name.clone());
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod flags;
 pub mod guard;
 pub mod health;
 pub mod implementation;
+pub(crate) mod index;
 pub mod local;
 pub mod node;
 pub mod notice;
