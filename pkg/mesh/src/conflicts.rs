@@ -169,6 +169,9 @@ pub(crate) fn filter_allowed_location_ips(
     subnet: Ipv4Net,
     warnings: &mut Vec<Warning>,
 ) {
+    if segments.iter().all(|s| s.allowed_location_ips.is_empty()) {
+        return;
+    }
     let base: Vec<(IpNet, String, bool)> = segments
         .iter()
         .flat_map(|s| {

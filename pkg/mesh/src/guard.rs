@@ -18,7 +18,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
 use crate::annotations::keys;
-use crate::index::{Key, NetIndex, RangeTree, Summary, key, span};
+use crate::index::{AddressTable, Key, NetIndex, RangeTree, Summary, key, span};
 use crate::node::{Node, Peer, Snapshot};
 use crate::topology::{Warning, overlaps};
 use crate::types::NodeName;
@@ -129,11 +129,10 @@ impl Role {
     }
 }
 
-/// One address no range may cover, with its node and the number of the node's location.
+/// One address no range may cover, with its node's position.
 struct Guarded {
     ip: IpAddr,
-    node: NodeName,
-    location: u32,
+    node: usize,
     role: Role,
 }
 
@@ -181,32 +180,27 @@ impl Summary for Firsts {
 
 /// Addresses no range may cover: every literal endpoint IP, every status address and every
 /// internal IP (the latter as accepted so far), each with its node, in node order; indexed by
-/// address so that a range's first covered address is found without a scan.
+/// address so that a range's first covered address is found without a scan. Built over, and
+/// always asked with, the same `nodes` in the same order (only their ranges change meanwhile).
 struct Protected {
     entries: Vec<Guarded>,
     /// The entries' addresses, sorted.
     keys: Vec<Key>,
     /// Over `keys`.
     firsts: RangeTree<Firsts>,
-    /// The entries' locations, numbered.
-    locations: HashMap<String, u32>,
+    /// Each node's location, numbered.
+    location_of: Vec<u32>,
 }
 
 impl Protected {
     fn of(nodes: &[Node], internal: bool) -> Self {
         let mut entries = Vec::new();
-        let mut locations: HashMap<String, u32> = HashMap::new();
-        for n in nodes {
-            let next = u32::try_from(locations.len()).unwrap_or(u32::MAX);
-            let location = *locations.entry(n.location.clone()).or_insert(next);
-            let mut push = |ip, role| {
-                entries.push(Guarded {
-                    ip,
-                    node: n.name.clone(),
-                    location,
-                    role,
-                });
-            };
+        let mut numbers: HashMap<&str, u32> = HashMap::new();
+        let mut location_of = Vec::with_capacity(nodes.len());
+        for (i, n) in nodes.iter().enumerate() {
+            let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+            location_of.push(*numbers.entry(n.location.as_str()).or_insert(next));
+            let mut push = |ip, role| entries.push(Guarded { ip, node: i, role });
             if let Some(ip) = n.endpoint.as_ref().and_then(crate::types::Endpoint::ip) {
                 push(ip, Role::Endpoint);
             }
@@ -230,7 +224,7 @@ impl Protected {
                 };
                 let leaf = Firsts {
                     any: order,
-                    location: g.location,
+                    location: location_of[g.node],
                     other_location: usize::MAX,
                     endpoint,
                 };
@@ -243,36 +237,35 @@ impl Protected {
             entries,
             keys,
             firsts: RangeTree::new(leaves),
-            locations,
+            location_of,
         }
     }
 
     /// Why `net` may not be routed: it covers a protected address.
-    fn covered(&self, net: &IpNet) -> Option<String> {
-        self.describe(self.firsts.query(span(&self.keys, net)).any)
+    fn covered(&self, net: &IpNet, nodes: &[Node]) -> Option<String> {
+        self.describe(self.firsts.query(span(&self.keys, net)).any, nodes)
     }
 
-    /// Why `net`, an allowed-location IP of a node in `location`, may not be routed: it covers
-    /// an endpoint, or an address of a node in another location. A location's whole LAN
-    /// strictly containing its own nodes' addresses is legitimate (Kilo 0.7 keeps it): the
-    /// other locations route those addresses to the same leader, more specifically.
-    fn covered_for_location(&self, net: &IpNet, location: &str) -> Option<String> {
+    /// Why `net`, an allowed-location IP of `nodes[i]`, may not be routed: it covers an
+    /// endpoint, or an address of a node in another location. A location's whole LAN strictly
+    /// containing its own nodes' addresses is legitimate (Kilo 0.7 keeps it): the other
+    /// locations route those addresses to the same leader, more specifically.
+    fn covered_for_location(&self, net: &IpNet, i: usize, nodes: &[Node]) -> Option<String> {
         if net.prefix_len() == net.max_prefix_len() {
-            return self.covered(net);
+            return self.covered(net, nodes);
         }
         let f = self.firsts.query(span(&self.keys, net));
-        let elsewhere = match self.locations.get(location) {
+        let elsewhere = match self.location_of.get(i) {
             Some(here) if *here == f.location => f.other_location,
             _ => f.any,
         };
-        self.describe(elsewhere.min(f.endpoint))
+        self.describe(elsewhere.min(f.endpoint), nodes)
     }
 
-    fn describe(&self, order: usize) -> Option<String> {
-        self.entries.get(order).map(|g| {
-            let (what, ip, node) = (g.role.describe(), g.ip, &g.node);
-            format!("covers {what} {ip} of node {node}")
-        })
+    fn describe(&self, order: usize, nodes: &[Node]) -> Option<String> {
+        let g = self.entries.get(order)?;
+        let (what, ip, node) = (g.role.describe(), g.ip, &nodes.get(g.node)?.name);
+        Some(format!("covers {what} {ip} of node {node}"))
     }
 }
 
@@ -298,7 +291,7 @@ pub fn sanitize(
     let peers = snapshot
         .peers
         .iter()
-        .map(|p| peer(p, &protected, subnet, &mut out))
+        .map(|p| peer(p, (&protected, &nodes), subnet, &mut out))
         .collect();
     out.sort();
     out.dedup();
@@ -349,7 +342,7 @@ fn pod_cidrs(nodes: &mut [Node], subnet: Ipv4Net, out: &mut Vec<Rejected>) {
         let mut kept = Vec::new();
         for c in std::mem::take(&mut nodes[i].pod_cidrs) {
             let why = reserved(&c)
-                .or_else(|| protected.covered(&c))
+                .or_else(|| protected.covered(&c, nodes))
                 .or_else(|| {
                     overlaps(&wg, &c).then(|| format!("overlaps the WireGuard subnet {wg}"))
                 })
@@ -383,34 +376,17 @@ fn internal_field(n: &Node, ip: IpAddr) -> &'static str {
     }
 }
 
-/// The nodes (by position) holding each address of one kind.
-type AddressOwners = HashMap<IpAddr, Vec<usize>>;
-
-/// The nodes holding each address `of` gives for a node.
-fn address_owners<I: IntoIterator<Item = IpAddr>>(
-    nodes: &[Node],
-    of: impl Fn(&Node) -> I,
-) -> AddressOwners {
-    let mut owners = AddressOwners::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for ip in of(n) {
-            owners.entry(ip).or_default().push(i);
-        }
-    }
-    owners
-}
-
 /// Where the nodes' addresses are, for the internal and compatibility IP checks: the pod CIDRs
 /// (as accepted), the status addresses and the endpoint IPs, each with its node's position.
 struct Owners {
     pods: NetIndex,
     pod_node: Vec<usize>,
-    status: AddressOwners,
-    endpoint: AddressOwners,
+    status: AddressTable<usize>,
+    endpoint: AddressTable<usize>,
 }
 
 /// What a node other than the one checked holds of an address: a pod CIDR containing it, or
-/// the address itself in one of the lists asked about (by the list's position).
+/// the address itself in one of the tables asked about (by the table's position).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Held {
     Pod(usize),
@@ -419,38 +395,42 @@ enum Held {
 
 impl Owners {
     fn of(nodes: &[Node]) -> Self {
+        let positions = nodes.iter().enumerate();
         Self {
             pods: NetIndex::new(nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied())),
             pod_node: (0..nodes.len())
                 .flat_map(|i| std::iter::repeat_n(i, nodes[i].pod_cidrs.len()))
                 .collect(),
-            status: address_owners(nodes, |n| n.status_addresses.clone()),
-            endpoint: address_owners(nodes, |n| {
-                n.endpoint.as_ref().and_then(crate::types::Endpoint::ip)
-            }),
+            status: AddressTable::new(
+                positions
+                    .clone()
+                    .flat_map(|(i, n)| n.status_addresses.iter().map(move |a| (*a, i))),
+            ),
+            endpoint: AddressTable::new(positions.filter_map(|(i, n)| {
+                Some((n.endpoint.as_ref().and_then(crate::types::Endpoint::ip)?, i))
+            })),
         }
     }
 
-    /// The first node, in order, not named `name` with a pod CIDR containing `ip` or listed
-    /// for it in one of `lists`; for that node, a pod CIDR (its first) before the lists, in
-    /// their order.
+    /// The first node, in order, not named `name` with a pod CIDR containing `ip` or holding
+    /// `ip` in one of `tables` (`None`: not asked); for that node, a pod CIDR (its first)
+    /// before the tables, in their order.
     fn first_other(
         &self,
         nodes: &[Node],
         name: &NodeName,
         ip: IpAddr,
-        lists: &[Option<&Vec<usize>>],
+        tables: &[Option<&AddressTable<usize>>],
     ) -> Option<(usize, Held)> {
         let pods = self
             .pods
             .containing(ip)
             .map(|k| (self.pod_node[k], Held::Pod(k)));
-        let listed = lists.iter().enumerate().flat_map(|(l, owners)| {
-            owners
+        let listed = tables.iter().enumerate().flat_map(|(l, table)| {
+            table
                 .iter()
-                .copied()
-                .flatten()
-                .map(move |o| (*o, Held::Listed(l)))
+                .flat_map(move |t| t.get(ip))
+                .map(move |o| (o, Held::Listed(l)))
         });
         pods.chain(listed)
             .filter(|(o, _)| nodes[*o].name != *name)
@@ -475,9 +455,8 @@ fn internal_ip_problem(
         return Some(why);
     }
     let own = n.status_addresses.contains(&ip);
-    let endpoints = if own { None } else { owners.endpoint.get(&ip) };
-    let lists = [owners.status.get(&ip), endpoints];
-    if let Some((o, held)) = owners.first_other(nodes, &n.name, ip, &lists) {
+    let tables = [Some(&owners.status), (!own).then_some(&owners.endpoint)];
+    if let Some((o, held)) = owners.first_other(nodes, &n.name, ip, &tables) {
         let o = &nodes[o].name;
         return Some(match held {
             Held::Pod(k) => format!("inside {}, the pod CIDR of node {o}", owners.pods.net(k)),
@@ -520,19 +499,15 @@ fn compatibility_ip_problem(
     i: usize,
     ip: IpAddr,
     nodes: &[Node],
-    (owners, internal): (&Owners, &AddressOwners),
+    (owners, internal): (&Owners, &AddressTable<usize>),
     subnet: Ipv4Net,
     accepted: &HashMap<IpAddr, NodeName>,
 ) -> Option<String> {
     if IpNet::V4(subnet).contains(&ip) {
         return Some(format!("inside the WireGuard subnet {subnet}"));
     }
-    let lists = [
-        owners.endpoint.get(&ip),
-        owners.status.get(&ip),
-        internal.get(&ip),
-    ];
-    if let Some((o, held)) = owners.first_other(nodes, &nodes[i].name, ip, &lists) {
+    let tables = [Some(&owners.endpoint), Some(&owners.status), Some(internal)];
+    if let Some((o, held)) = owners.first_other(nodes, &nodes[i].name, ip, &tables) {
         let o = &nodes[o].name;
         return Some(match held {
             Held::Pod(k) => format!("inside {}, the pod CIDR of node {o}", owners.pods.net(k)),
@@ -552,9 +527,15 @@ fn compatibility_ips(
     subnet: Ipv4Net,
     out: &mut Vec<Rejected>,
 ) {
-    let internal = address_owners(nodes, |n| {
-        n.internal_ips.iter().map(IpNet::addr).collect::<Vec<_>>()
-    });
+    if nodes.iter().all(|n| n.cni_compatibility_ip.is_none()) {
+        return;
+    }
+    let internal = AddressTable::new(
+        nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| n.internal_ips.iter().map(move |a| (a.addr(), i))),
+    );
     let mut accepted: HashMap<IpAddr, NodeName> = HashMap::new();
     for i in 0..nodes.len() {
         let Some(v4) = nodes[i].cni_compatibility_ip else {
@@ -573,27 +554,32 @@ fn compatibility_ips(
 }
 
 fn allowed_location_ips(nodes: &mut [Node], protected: &Protected, out: &mut Vec<Rejected>) {
-    for n in nodes.iter_mut() {
+    for i in 0..nodes.len() {
         let mut kept = Vec::new();
-        for c in std::mem::take(&mut n.allowed_location_ips) {
-            let why = reserved(&c).or_else(|| protected.covered_for_location(&c, &n.location));
+        for c in std::mem::take(&mut nodes[i].allowed_location_ips) {
+            let why = reserved(&c).or_else(|| protected.covered_for_location(&c, i, nodes));
             match why {
-                Some(why) => out.push(reject(n, keys::ALLOWED_LOCATION_IPS, c, why)),
+                Some(why) => out.push(reject(&nodes[i], keys::ALLOWED_LOCATION_IPS, c, why)),
                 None => kept.push(c),
             }
         }
-        n.allowed_location_ips = kept;
+        nodes[i].allowed_location_ips = kept;
     }
 }
 
 /// A Peer's allowed IPs: no reserved space, none covering a node's address or endpoint, none
 /// overlapping the WireGuard subnet.
-fn peer(p: &Peer, protected: &Protected, subnet: Ipv4Net, out: &mut Vec<Rejected>) -> Peer {
+fn peer(
+    p: &Peer,
+    (protected, nodes): (&Protected, &[Node]),
+    subnet: Ipv4Net,
+    out: &mut Vec<Rejected>,
+) -> Peer {
     let wg = IpNet::V4(subnet);
     let mut kept = Vec::new();
     for c in &p.allowed_ips {
         let why = reserved(c)
-            .or_else(|| protected.covered(c))
+            .or_else(|| protected.covered(c, nodes))
             .or_else(|| overlaps(&wg, c).then(|| format!("overlaps the WireGuard subnet {wg}")));
         match why {
             Some(reason) => out.push(Rejected {

@@ -3,10 +3,10 @@
 //! pair: what keeps the guard and the Peer checks near-linear at thousands of nodes. Pure.
 //!
 //! Both families live in one index (they never match each other). A [`NetIndex`] answers
-//! "contains" with one hash lookup per prefix length present and "inside" with a binary search
-//! plus a [`RangeTree`] over the ranges' network addresses; its ranges may overlap each other.
+//! "contains" with one binary search per prefix length present and "inside" with a binary
+//! search plus a [`RangeTree`] over the ranges' network addresses; its ranges may overlap each
+//! other. An [`AddressTable`] finds the values of one address.
 
-use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::ops::Range;
 
@@ -112,15 +112,40 @@ impl<S: Summary> RangeTree<S> {
     }
 }
 
+/// Addresses with a value each (a node's position, say), sorted for lookup by address.
+pub(crate) struct AddressTable<T>(Vec<(Key, T)>);
+
+impl<T: Copy + Ord> AddressTable<T> {
+    /// The table of `entries`.
+    pub(crate) fn new(entries: impl IntoIterator<Item = (IpAddr, T)>) -> Self {
+        let mut v: Vec<(Key, T)> = entries.into_iter().map(|(a, t)| (key(a), t)).collect();
+        v.sort_unstable();
+        Self(v)
+    }
+
+    /// The values of `ip`, smallest first.
+    pub(crate) fn get(&self, ip: IpAddr) -> impl Iterator<Item = T> + '_ {
+        let k = key(ip);
+        let lo = self.0.partition_point(|(e, _)| *e < k);
+        self.0[lo..]
+            .iter()
+            .take_while(move |(e, _)| *e == k)
+            .map(|(_, t)| *t)
+    }
+}
+
 /// Ranges numbered `0..n` in the order they were given, each active or not, answering which
 /// active range, first in that order, contains an address, lies inside a range or overlaps it.
 pub(crate) struct NetIndex {
     /// The ranges by order.
     nets: Vec<IpNet>,
-    /// Active ranges by their truncated network, with their orders.
-    by_net: HashMap<IpNet, Vec<usize>>,
-    /// The prefix lengths of active ranges, IPv4 then IPv6.
-    lengths: [BTreeSet<u8>; 2],
+    /// Which are active, by order.
+    active: Vec<bool>,
+    /// Every range as (prefix length, network address, order), sorted: the ranges containing an
+    /// address are, for each prefix length, those equal to the address truncated to it.
+    exact: Vec<(u8, Key, usize)>,
+    /// The prefix lengths of the ranges, IPv4 then IPv6, each sorted and without repeats.
+    lengths: [Vec<u8>; 2],
     /// Every range's network address, sorted.
     keys: Vec<Key>,
     /// Each range's position in `keys`, by order.
@@ -138,9 +163,7 @@ impl NetIndex {
             leaves[*pos] = First(order);
         }
         index.first = RangeTree::new(leaves);
-        for order in 0..index.nets.len() {
-            index.register(order);
-        }
+        index.active.fill(true);
         index
     }
 
@@ -157,13 +180,28 @@ impl NetIndex {
         for (pos, (_, order)) in sorted.iter().enumerate() {
             position[*order] = pos;
         }
+        let mut exact: Vec<(u8, Key, usize)> = nets
+            .iter()
+            .enumerate()
+            .map(|(order, n)| (n.prefix_len(), key(n.network()), order))
+            .collect();
+        exact.sort_unstable();
+        let mut lengths = [Vec::new(), Vec::new()];
+        for n in &nets {
+            lengths[usize::from(matches!(n, IpNet::V6(_)))].push(n.prefix_len());
+        }
+        for l in &mut lengths {
+            l.sort_unstable();
+            l.dedup();
+        }
         Self {
             first: RangeTree::new(vec![First::EMPTY; nets.len()]),
+            active: vec![false; nets.len()],
             keys: sorted.into_iter().map(|(k, _)| k).collect(),
             position,
+            exact,
+            lengths,
             nets,
-            by_net: HashMap::new(),
-            lengths: [BTreeSet::new(), BTreeSet::new()],
         }
     }
 
@@ -173,13 +211,7 @@ impl NetIndex {
             return;
         };
         self.first.add(pos, First(order));
-        self.register(order);
-    }
-
-    fn register(&mut self, order: usize) {
-        let net = self.nets[order];
-        self.lengths[usize::from(matches!(net, IpNet::V6(_)))].insert(net.prefix_len());
-        self.by_net.entry(net.trunc()).or_default().push(order);
+        self.active[order] = true;
     }
 
     /// Range `order` as given.
@@ -187,14 +219,20 @@ impl NetIndex {
         self.nets[order]
     }
 
-    /// The orders of the active ranges that contain `ip`, in no particular order.
+    /// The orders of the active ranges that contain `ip`, smallest first for each prefix
+    /// length.
     pub(crate) fn containing(&self, ip: IpAddr) -> impl Iterator<Item = usize> + '_ {
         self.lengths[usize::from(ip.is_ipv6())]
             .iter()
-            .filter_map(move |len| IpNet::new(ip, *len).ok())
-            .filter_map(|net| self.by_net.get(&net.trunc()))
-            .flatten()
-            .copied()
+            .filter_map(move |len| Some((*len, key(IpNet::new(ip, *len).ok()?.network()))))
+            .flat_map(|(len, k)| {
+                let lo = self.exact.partition_point(|(l, e, _)| (*l, *e) < (len, k));
+                self.exact[lo..]
+                    .iter()
+                    .take_while(move |(l, e, _)| (*l, *e) == (len, k))
+                    .map(|(_, _, order)| *order)
+            })
+            .filter(|order| self.active[*order])
     }
 
     /// The first active range whose network address lies inside `net`.

@@ -2,7 +2,7 @@
 //! segment, each segment's WireGuard IP and AllowedIPs, and the de-duplicated Peers. Pure and
 //! independent of input order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net};
@@ -142,9 +142,12 @@ pub struct Topology {
     pub rejected: Vec<Rejected>,
 }
 
+/// The ranges sorted, without repeats.
 pub(crate) fn sorted(it: impl Iterator<Item = IpNet>) -> Vec<IpNet> {
-    let set: BTreeSet<IpNet> = it.collect();
-    set.into_iter().collect()
+    let mut v: Vec<IpNet> = it.collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// True for addresses reachable from the internet: not RFC 1918, ULA (fc00::/7), loopback,
@@ -194,9 +197,8 @@ fn segment_key(n: &Node, granularity: Granularity) -> String {
 
 /// Nodes taking part: ready ones, plus the local node when it has a key, an endpoint and a pod
 /// CIDR (kg is alive, whatever its published heartbeat says).
-fn members(snapshot: &Snapshot, local: &NodeName) -> Result<Vec<Node>, TopologyError> {
-    let me = snapshot
-        .nodes
+fn members(nodes: Vec<Node>, now: i64, local: &NodeName) -> Result<Vec<Node>, TopologyError> {
+    let me = nodes
         .iter()
         .find(|n| &n.name == local)
         .ok_or_else(|| TopologyError::LocalNodeMissing(local.clone()))?;
@@ -215,13 +217,14 @@ fn members(snapshot: &Snapshot, local: &NodeName) -> Result<Vec<Node>, TopologyE
             missing,
         });
     }
-    let mut by_name: BTreeMap<NodeName, Node> = BTreeMap::new();
-    for n in &snapshot.nodes {
-        if &n.name == local || n.is_ready(snapshot.now) {
-            by_name.entry(n.name.clone()).or_insert_with(|| n.clone());
-        }
-    }
-    Ok(by_name.into_values().collect())
+    // The first node of each name, sorted by name (a stable sort keeps the first first).
+    let mut out: Vec<Node> = nodes
+        .into_iter()
+        .filter(|n| &n.name == local || n.is_ready(now))
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.dedup_by(|later, first| later.name == first.name);
+    Ok(out)
 }
 
 impl Topology {
@@ -233,7 +236,8 @@ impl Topology {
         subnet: Ipv4Net,
     ) -> Result<Self, TopologyError> {
         let (snapshot, rejected) = guard::sanitize(snapshot, local, subnet);
-        let nodes = members(&snapshot, local)?;
+        let Snapshot { nodes, peers, now } = snapshot;
+        let nodes = members(nodes, now, local)?;
         let mut warnings: Vec<Warning> = rejected.iter().map(Rejected::warning).collect();
         let mut groups: BTreeMap<String, Vec<Node>> = BTreeMap::new();
         for n in nodes {
@@ -278,8 +282,7 @@ impl Topology {
             .position(|s| s.nodes.iter().any(|n| &n.name == local))
             .unwrap_or(0);
         let mut rejected = rejected;
-        let peers =
-            conflicts::dedup_peers(&snapshot.peers, &segments, &mut warnings, &mut rejected);
+        let peers = conflicts::dedup_peers(&peers, &segments, &mut warnings, &mut rejected);
         rejected.sort();
         conflicts::filter_allowed_location_ips(&mut segments, &peers, subnet, &mut warnings);
         let mut topo = Self {
