@@ -71,32 +71,36 @@ impl Rejected {
     }
 }
 
-/// Address space that is never routed into the tunnel, with its name.
-fn reserved_space() -> [(IpNet, &'static str); 10] {
-    let v4 = |a, b, c, d, p| IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), p));
-    let v6 = |a: Ipv6Addr, p| IpNet::V6(Ipv6Net::new_assert(a, p));
-    [
-        (v4(0, 0, 0, 0, 8), "unspecified"),
-        (v4(127, 0, 0, 0, 8), "loopback"),
-        (v4(169, 254, 0, 0, 16), "link-local"),
-        (v4(224, 0, 0, 0, 4), "multicast"),
-        (v4(255, 255, 255, 255, 32), "broadcast"),
-        (v6(Ipv6Addr::UNSPECIFIED, 128), "unspecified"),
-        (v6(Ipv6Addr::LOCALHOST, 128), "loopback"),
-        (
-            v6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
-            "link-local",
-        ),
-        (
-            v6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
-            "multicast",
-        ),
-        (
-            v6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96),
-            "IPv4-mapped",
-        ),
-    ]
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> IpNet {
+    IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix))
 }
+
+const fn v6(a: Ipv6Addr, prefix: u8) -> IpNet {
+    IpNet::V6(Ipv6Net::new_assert(a, prefix))
+}
+
+/// Address space that is never routed into the tunnel, with its name.
+const RESERVED_SPACE: [(IpNet, &str); 10] = [
+    (v4(0, 0, 0, 0, 8), "unspecified"),
+    (v4(127, 0, 0, 0, 8), "loopback"),
+    (v4(169, 254, 0, 0, 16), "link-local"),
+    (v4(224, 0, 0, 0, 4), "multicast"),
+    (v4(255, 255, 255, 255, 32), "broadcast"),
+    (v6(Ipv6Addr::UNSPECIFIED, 128), "unspecified"),
+    (v6(Ipv6Addr::LOCALHOST, 128), "loopback"),
+    (
+        v6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
+        "link-local",
+    ),
+    (
+        v6(Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
+        "multicast",
+    ),
+    (
+        v6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96),
+        "IPv4-mapped",
+    ),
+];
 
 /// Why `net` may never be routed into the tunnel, if it may not: a default route, or a range
 /// touching loopback, link-local, multicast, unspecified, broadcast or IPv4-mapped space.
@@ -105,8 +109,8 @@ pub fn reserved(net: &IpNet) -> Option<String> {
     if net.prefix_len() == 0 {
         return Some("a default route is never taken from the cluster's objects".to_owned());
     }
-    reserved_space()
-        .into_iter()
+    RESERVED_SPACE
+        .iter()
         .find(|(space, _)| overlaps(space, net))
         .map(|(space, name)| format!("covers {name} space {space}"))
 }

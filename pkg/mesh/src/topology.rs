@@ -72,29 +72,19 @@ impl Segment {
     /// All members' pod CIDRs, sorted.
     #[must_use]
     pub fn pod_cidrs(&self) -> Vec<IpNet> {
-        sorted(self.nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied()))
+        sorted(self.pod_cidrs_unsorted())
     }
 
     /// All members' private IPs as host routes (/32, /128), sorted.
     #[must_use]
     pub fn private_ips(&self) -> Vec<IpNet> {
-        sorted(
-            self.nodes
-                .iter()
-                .flat_map(|n| n.internal_ips.iter().map(|i| IpNet::from(i.addr()))),
-        )
+        sorted(self.private_ips_unsorted())
     }
 
     /// Pod CIDRs, private IPs and the WireGuard IP (without allowed-location IPs).
     #[must_use]
     pub fn base_allowed_ips(&self) -> Vec<IpNet> {
-        let wg = self.wireguard_ip.map(|w| IpNet::from(IpAddr::V4(w.addr())));
-        sorted(
-            self.pod_cidrs()
-                .into_iter()
-                .chain(self.private_ips())
-                .chain(wg),
-        )
+        sorted(self.base_unsorted())
     }
 
     /// Everything routed to this segment: [`Self::base_allowed_ips`] plus its allowed-location
@@ -102,10 +92,26 @@ impl Segment {
     #[must_use]
     pub fn allowed_ips(&self) -> Vec<IpNet> {
         sorted(
-            self.base_allowed_ips()
-                .into_iter()
+            self.base_unsorted()
                 .chain(self.allowed_location_ips.iter().copied()),
         )
+    }
+
+    fn pod_cidrs_unsorted(&self) -> impl Iterator<Item = IpNet> + '_ {
+        self.nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied())
+    }
+
+    fn private_ips_unsorted(&self) -> impl Iterator<Item = IpNet> + '_ {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.internal_ips.iter().map(|i| IpNet::from(i.addr())))
+    }
+
+    fn base_unsorted(&self) -> impl Iterator<Item = IpNet> + '_ {
+        let wg = self.wireguard_ip.map(|w| IpNet::from(IpAddr::V4(w.addr())));
+        self.pod_cidrs_unsorted()
+            .chain(self.private_ips_unsorted())
+            .chain(wg)
     }
 }
 

@@ -20,7 +20,8 @@ struct Builder<'a> {
     topo: &'a Topology,
     settings: &'a Settings,
     me: &'a Node,
-    routes: BTreeSet<RoutePlan>,
+    /// Sorted and without repeats once built.
+    routes: Vec<RoutePlan>,
     rules: BTreeSet<RulePlan>,
     tunnel_peers: BTreeSet<IpAddr>,
     warnings: Vec<Warning>,
@@ -51,7 +52,7 @@ impl Builder<'_> {
 
     fn route(&mut self, dst: IpNet, via: Option<IpAddr>, dev: Link, onlink: bool, table: Table) {
         let src = self.src(&dst);
-        self.routes.insert(RoutePlan {
+        self.routes.push(RoutePlan {
             dst,
             via,
             dev,
@@ -265,7 +266,7 @@ pub fn network_plan(
         topo,
         settings,
         me: topo.local_node(),
-        routes: BTreeSet::new(),
+        routes: Vec::new(),
         rules: BTreeSet::new(),
         tunnel_peers: BTreeSet::new(),
         warnings: Vec::new(),
@@ -297,7 +298,11 @@ pub fn network_plan(
         tunnel,
         tunnel_peers: b.tunnel_peers.into_iter().collect(),
         addresses,
-        routes: b.routes.into_iter().collect(),
+        routes: {
+            b.routes.sort_unstable();
+            b.routes.dedup();
+            b.routes
+        },
         rules: b.rules.into_iter().collect(),
     };
     (plan, b.warnings)

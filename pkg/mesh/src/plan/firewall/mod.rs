@@ -184,7 +184,16 @@ pub fn set_members<'a>(
     cidrs
         .into_iter()
         .filter(|n| Family::of_net(n) == family)
-        .flat_map(|n| set_entries(*n))
+        .flat_map(|n| {
+            // Only a `/0` goes through `set_entries` (and its Vec); the rest, truncated.
+            let whole = (n.prefix_len() != 0).then(|| n.trunc());
+            let halves = if whole.is_none() {
+                set_entries(*n)
+            } else {
+                Vec::new()
+            };
+            whole.into_iter().chain(halves)
+        })
         .collect()
 }
 
