@@ -12,7 +12,7 @@
 //! the ones its own kg and pods use), then the others by name.
 //!
 //! No check compares every node with every other: each looks values up in indexes
-//! ([`crate::index`]; the protected addresses in `protected`, the nodes' addresses for the
+//! (`crate::index`; the protected addresses in `protected`, the nodes' addresses for the
 //! internal and compatibility IP checks in `addresses`), and names the same first conflicting
 //! value, in node order, that a scan would.
 
