@@ -41,7 +41,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// `_RJEM_MALLOC_CONF` environment variable still overrides them.
 #[allow(unsafe_code)] // jemalloc looks this C symbol up by name: nothing else is unsafe here
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static JEMALLOC_CONF: &[u8] = b"narenas:1,background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0\0";
+pub static JEMALLOC_CONF: &[u8] =
+    b"narenas:1,background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0\0";
 
 async fn kube_client(cfg: &Config) -> Result<kube::Client> {
     Ok(
