@@ -36,9 +36,10 @@ use crate::flags::{Config, Flags, KgCommand};
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read once at its start: one arena for kg's few threads (no memory
-/// stranded in another thread's arena) and freed pages returned at once (no decay), purged by
-/// a background thread. `JEMALLOC_SYS`'s documented way to set them from the program; the
-/// `_RJEM_MALLOC_CONF` environment variable still overrides them.
+/// stranded in another thread's arena), freed pages returned to the OS at once (no decay), and
+/// jemalloc's background thread for the rest of its upkeep. This symbol is tikv-jemalloc-sys's
+/// documented way to set them from the program; `_RJEM_MALLOC_CONF` in the environment still
+/// overrides them.
 #[allow(unsafe_code)] // jemalloc looks this C symbol up by name: nothing else is unsafe here
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static JEMALLOC_CONF: &[u8] =
