@@ -11,8 +11,9 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # shellcheck disable=SC2034 # read by the parts
 QUICK=${BENCH_QUICK:-}
-export LAB_PREFIX=kl-${PART:0:2}$$-
-export LAB_DIR=/tmp/kilo-lab-${PART:0:2}$$
+# BENCH_NAME: a name of the caller's own in the namespace prefix (several labs run side by side)
+export LAB_PREFIX=kl-${BENCH_NAME:-${PART:0:2}}$$-
+export LAB_DIR=/tmp/kilo-lab-${BENCH_NAME:-${PART:0:2}}$$
 export BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}  # BENCH_BIN: other builds (development)
 export NO_BUILD=1
 RUN="$ROOT/e2e/lab/run.sh"

@@ -28,6 +28,23 @@ use prometheus_client::registry::Registry;
 
 use crate::flags::{Config, Flags, KgCommand};
 
+/// jemalloc rather than glibc's malloc: each reconcile's temporaries (the view, the plan, the
+/// netlink dumps) are freed on whichever thread ran them, and glibc kept most of that in its
+/// per-thread arenas, so kg's resident memory grew to about twice its live heap across a quiet
+/// minute. Configured by [`JEMALLOC_CONF`] (docs/kg.md, "Memory"; docs/dependencies.md).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read once at its start: one arena for kg's few threads (no memory
+/// stranded in another thread's arena), freed pages returned to the OS at once (no decay), and
+/// jemalloc's background thread for the rest of its upkeep. This symbol is tikv-jemalloc-sys's
+/// documented way to set them from the program; `_RJEM_MALLOC_CONF` in the environment still
+/// overrides them.
+#[allow(unsafe_code)] // jemalloc looks this C symbol up by name: nothing else is unsafe here
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static JEMALLOC_CONF: &[u8] =
+    b"narenas:1,background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0\0";
+
 async fn kube_client(cfg: &Config) -> Result<kube::Client> {
     Ok(
         kilo_k8s::client::client(cfg.flags.kubeconfig.as_deref(), cfg.flags.master.as_deref())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kilo_k8s::cluster::{Cluster, ClusterView};
+use kilo_k8s::cluster::{Cluster, ClusterView, NodeEntry};
 use kilo_k8s::{OwnFacts, own_annotations};
 use kilo_mesh::allocate;
 use kilo_mesh::annotations::keys;
@@ -142,8 +142,9 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 Observed::default()
             }
         };
-        let view = self.cluster.view();
-        let Some(result) = self.plan(&view, &observed) else {
+        let mut view = self.cluster.view();
+        let nodes = self.take_nodes(&mut view);
+        let Some(result) = self.plan(nodes, &view, &observed) else {
             return;
         };
         let (topo, plan, discovered) = result;
@@ -191,14 +192,24 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             .observe(started.elapsed().as_secs_f64());
     }
 
+    /// Moves the nodes out of `view` for the plan (no second copy of thousands of them); the
+    /// view keeps only this node's entry, all that is read of it after the plan.
+    fn take_nodes(&self, view: &mut ClusterView) -> Vec<NodeEntry> {
+        let nodes = std::mem::take(&mut view.nodes);
+        let mine = nodes.iter().find(|e| e.node.name == self.cfg.hostname);
+        view.nodes.extend(mine.cloned());
+        nodes
+    }
+
     fn plan(
         &mut self,
+        nodes: Vec<NodeEntry>,
         view: &ClusterView,
         observed: &Observed,
     ) -> Option<(Topology, NodePlan, Discovered)> {
         let f = &self.cfg.flags;
         let discovered = local::discover(&observed.host_facts(), &f.mesh.discover_settings());
-        let mut nodes: Vec<kilo_mesh::Node> = view.nodes.iter().map(|e| e.node.clone()).collect();
+        let mut nodes: Vec<kilo_mesh::Node> = nodes.into_iter().map(|e| e.node).collect();
         let Some(me) = nodes.iter_mut().find(|n| n.name == self.cfg.hostname) else {
             tracing::warn!(node = %self.cfg.hostname, "this node is not in the cluster (yet)");
             return None;

@@ -176,10 +176,8 @@ impl Cluster for KubeCluster {
                     node,
                     problems,
                     firewall_backend: n
-                        .metadata
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get(crate::FIREWALL_BACKEND_ANNOTATION).cloned()),
+                        .annotation(crate::FIREWALL_BACKEND_ANNOTATION)
+                        .map(str::to_owned),
                 }),
                 Err(p) => tracing::warn!(problem = %p, "ignoring a node"),
             }

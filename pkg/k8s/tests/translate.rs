@@ -324,16 +324,13 @@ fn a_slimmed_node_keeps_exactly_what_the_mesh_reads() {
                 name: Some(s("n1")),
                 uid: Some(s("u-1")),
                 resource_version: Some(s("42")),
-                labels: Some([(s("topology.kubernetes.io/region"), s("gcp"))].into()),
-                annotations: Some(
-                    [
-                        (s("kilo.squat.ai/endpoint"), s("192.0.2.1:51820")),
-                        (s("kilo.squat.ai/key"), s(KEY)),
-                    ]
-                    .into()
-                ),
                 ..ObjectMeta::default()
             },
+            labels: vec![(s("topology.kubernetes.io/region"), s("gcp"))],
+            annotations: vec![
+                (s("kilo.squat.ai/endpoint"), s("192.0.2.1:51820")),
+                (s("kilo.squat.ai/key"), s(KEY)),
+            ],
             pod_cidr: Some(s("10.42.1.0/24")),
             pod_cidrs: vec![s("10.42.1.0/24")],
             internal_ips: vec![s("10.0.0.1"), s("fd00::1")],
@@ -367,7 +364,8 @@ fn a_slim_node_decodes_nulls_absent_fields_and_odd_annotations() {
         "spec": null, "status": {"addresses": null}
     }))
     .unwrap();
-    assert_eq!(nulls.metadata.annotations, None);
+    assert_eq!(nulls.annotations, Vec::new());
+    assert_eq!(nulls.labels, Vec::new());
     assert_eq!(nulls.internal_ips, Vec::<String>::new());
     // foreign annotations of any shape are skipped unread; a kilo one must be a string
     let odd = decode(serde_json::json!({"metadata": {"name": "n4", "annotations": {
@@ -375,15 +373,14 @@ fn a_slim_node_decodes_nulls_absent_fields_and_odd_annotations() {
         "kilo.squat.ai/location\n": "x"}}}))
     .unwrap();
     assert_eq!(
-        odd.metadata.annotations,
-        Some(
-            [
-                ("kilo.squat.ai/leader".to_owned(), "true".to_owned()),
-                ("kilo.squat.ai/location\n".to_owned(), "x".to_owned())
-            ]
-            .into()
-        )
+        odd.annotations,
+        [
+            ("kilo.squat.ai/leader".to_owned(), "true".to_owned()),
+            ("kilo.squat.ai/location\n".to_owned(), "x".to_owned())
+        ]
     );
+    assert_eq!(odd.annotation("kilo.squat.ai/leader"), Some("true"));
+    assert_eq!(odd.annotation("kilo.squat.ai/location"), None);
     let err = decode(
         serde_json::json!({"metadata": {"name": "n5", "annotations": {"kilo.squat.ai/key": 5}}}),
     )

@@ -67,11 +67,16 @@ impl HealthMetrics {
     }
 
     /// Sets the gauges from the state; series of nodes or paths no longer there are removed.
+    /// Only paths with series are tracked (a path's rtt is observed only with a result), so the
+    /// thousands of nodes of a big mesh not probed yet cost nothing here.
     pub fn update(&mut self, peers: &[PeerReport]) {
         let mut now = BTreeSet::new();
         for peer in peers {
             for p in &peer.paths {
                 let l = labels(peer.node.as_str(), p.path);
+                if p.reachable.is_none() && p.last_success.is_none() && !self.known.contains(&l) {
+                    continue; // no series, and none to keep
+                }
                 if let Some(r) = p.reachable {
                     self.reachable.get_or_create(&l).set(i64::from(r));
                 }
@@ -96,3 +101,7 @@ fn labels(node: &str, path: Path) -> PathLabels {
         path: path.as_str().to_owned(),
     }
 }
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;
