@@ -74,6 +74,18 @@ fn same_results_and_connectivity_as_bridge_host_local() {
         kaddrs.replace("::3/", "::X/").replace(".3/", ".X/")
     );
     assert_eq!(rroutes, kroutes);
+    // kilo-cni asks for one queue each way at creation (the reference gets one per CPU, cut
+    // down to one by the kernel): the queues in use are the same.
+    for pod in [&rpod, &kpod] {
+        let (ok, queues) = pod.exec(&["ls", "/sys/class/net/eth0/queues"]);
+        assert!(ok, "listing the queues of eth0 in {}", pod.name);
+        assert_eq!(
+            queues.split_whitespace().collect::<Vec<_>>(),
+            ["rx-0", "tx-0"],
+            "queues of eth0 in {}",
+            pod.name
+        );
+    }
 
     let r_addrs = result_addrs(&rres);
     let k_addrs = result_addrs(&kres);
