@@ -134,7 +134,73 @@ fn plumb(
         master: bridge.index,
         netns_fd: ns.as_raw_fd(),
     };
-    let echoed = nl.add_veth(&spec).map_err(|e| match e.errno() {
+    let (host_index, peer_index) = create_veth(env, (&mut nl, pod_nl), &spec, created)?;
+    let routes = pod_routes(conf, ipam)?;
+    if conf.plugin.hairpin_mode {
+        nl.set_hairpin(host_index)
+            .map_err(nl_err(format!("setting hairpin mode on {host}")))?;
+    }
+    configure_pod(env, pod_nl, peer_index, &ipam.ips, &routes)?;
+    let macs = (bridge.mac, fmt_mac(&host_mac), fmt_mac(&peer_mac));
+    Ok(attachment_result(env, conf, host, macs, ipam, routes))
+}
+
+/// ADD's result: the bridge, the host veth and the container interface (index 2, which the
+/// addresses name), with their MACs.
+fn attachment_result(
+    env: &Env,
+    conf: &NetConf,
+    host: String,
+    (bridge_mac, host_mac, peer_mac): (String, String, String),
+    ipam: &Res,
+    routes: Vec<Route>,
+) -> Res {
+    let mtu = (conf.plugin.mtu > 0).then_some(conf.plugin.mtu);
+    let interfaces = vec![
+        Interface {
+            name: conf.bridge_name().to_owned(),
+            mac: bridge_mac,
+            ..Default::default()
+        },
+        Interface {
+            name: host,
+            mac: host_mac,
+            mtu,
+            ..Default::default()
+        },
+        Interface {
+            name: env.ifname.clone(),
+            mac: peer_mac,
+            sandbox: env.netns.clone(),
+            mtu,
+        },
+    ];
+    Res {
+        interfaces,
+        ips: ipam
+            .ips
+            .iter()
+            .map(|ip| IpConfig {
+                interface: Some(2),
+                ..ip.clone()
+            })
+            .collect(),
+        routes,
+        dns: ipam.dns.clone(),
+    }
+}
+
+/// Creates the veth pair (`created` is set once it exists) and returns the host and peer
+/// indexes: from the kernel's echo, or looked up by name (through the node's and the pod's
+/// sockets) when the kernel does not echo.
+fn create_veth(
+    env: &Env,
+    (nl, pod_nl): (&mut Netlink, &mut Netlink),
+    spec: &VethSpec<'_>,
+    created: &mut bool,
+) -> CniResult<(u32, u32)> {
+    let host = spec.host;
+    let echoed = nl.add_veth(spec).map_err(|e| match e.errno() {
         Some(Errno::EEXIST) => CniError::new(
             Code::InvalidConfig,
             format!("creating veth {host}: interface already exists"),
@@ -143,53 +209,10 @@ fn plumb(
         _ => nl_err(format!("creating veth {host} / {}", env.ifname))(e),
     })?;
     *created = true;
-    let (host_index, peer_index) = match echoed {
-        Some(indexes) => indexes,
-        None => (
-            link_index(&mut nl, &host)?,
-            link_index(pod_nl, &env.ifname)?,
-        ),
-    };
-    let routes = pod_routes(conf, ipam)?;
-    if conf.plugin.hairpin_mode {
-        nl.set_hairpin(host_index)
-            .map_err(nl_err(format!("setting hairpin mode on {host}")))?;
+    match echoed {
+        Some(indexes) => Ok(indexes),
+        None => Ok((link_index(nl, host)?, link_index(pod_nl, &env.ifname)?)),
     }
-    configure_pod(env, pod_nl, peer_index, &ipam.ips, &routes)?;
-    let mtu = (conf.plugin.mtu > 0).then_some(conf.plugin.mtu);
-    let interfaces = vec![
-        Interface {
-            name: conf.bridge_name().to_owned(),
-            mac: bridge.mac,
-            ..Default::default()
-        },
-        Interface {
-            name: host,
-            mac: fmt_mac(&host_mac),
-            mtu,
-            ..Default::default()
-        },
-        Interface {
-            name: env.ifname.clone(),
-            mac: fmt_mac(&peer_mac),
-            sandbox: env.netns.clone(),
-            mtu,
-        },
-    ];
-    let ips = ipam
-        .ips
-        .iter()
-        .map(|ip| IpConfig {
-            interface: Some(2),
-            ..ip.clone()
-        })
-        .collect();
-    Ok(Res {
-        interfaces,
-        ips,
-        routes,
-        dns: ipam.dns.clone(),
-    })
 }
 
 /// The index of a link that must exist (this ADD created it).
