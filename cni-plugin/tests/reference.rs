@@ -5,7 +5,7 @@
 #[cfg(test)]
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -24,6 +24,23 @@ fn shape(v: &Value) -> Value {
         ip["address"] = "*".into();
     }
     v
+}
+
+/// Whether `ns` gets an ICMPv6 echo reply from `addr` before `deadline` (one `ping -6` per
+/// second, polled).
+fn pings6(ns: &Netns, addr: &str, deadline: Duration) -> bool {
+    let end = Instant::now() + deadline;
+    loop {
+        if ns
+            .exec(&["ping", "-6", "-n", "-q", "-c", "1", "-W", "1", addr])
+            .0
+        {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+    }
 }
 
 fn pod_state(pod: &Netns) -> (String, String) {
@@ -99,6 +116,22 @@ fn same_results_and_connectivity_as_bridge_host_local() {
         missing.is_empty(),
         "kilo-cni pod cannot reach reference pod: {missing:?}"
     );
+    // IPv6 too, across kilo-cni's bridge port, which has IPv6 turned off (a port needs none).
+    assert!(
+        pings6(&kpod, &r_addrs[1], Duration::from_secs(10)),
+        "kilo-cni pod cannot reach reference pod over IPv6"
+    );
+    assert!(
+        pings6(&rpod, &k_addrs[1], Duration::from_secs(10)),
+        "reference pod cannot reach kilo-cni pod over IPv6"
+    );
+    let host = kres["interfaces"][1]["name"].as_str().unwrap_or("");
+    let (ok, off) = node.exec(&[
+        "cat",
+        &format!("/proc/sys/net/ipv6/conf/{host}/disable_ipv6"),
+    ]);
+    assert!(ok, "reading disable_ipv6 of {host}");
+    assert_eq!(off.trim(), "1", "IPv6 on the host veth {host}");
 
     // Leases are shared: kilo-cni releases the reference pod's leases, host-local kilo-cni's.
     Call::new(KILO, &node, "DEL", &rid, &rpod.path())

@@ -136,6 +136,11 @@ fn plumb(
     };
     let (host_index, peer_index) = create_veth(env, (&mut nl, pod_nl), &spec, created)?;
     let routes = pod_routes(conf, ipam)?;
+    // Before the pod end comes up (the host end has no carrier until then, so no IPv6
+    // address yet): a bridge port needs no IPv6 of its own, and without it the veth pair's
+    // delete waits for one RCU barrier instead of two once the host end has been up for a
+    // while (its link-local address, DAD and MLD leave references the first one cannot drop).
+    netns::disable_ipv6(&host)?;
     if conf.plugin.hairpin_mode {
         nl.set_hairpin(host_index)
             .map_err(nl_err(format!("setting hairpin mode on {host}")))?;
