@@ -12,8 +12,8 @@ use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage as Msg;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoData, InfoKind, InfoPortData,
+    InfoPortKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -170,16 +170,30 @@ impl Netlink {
         }))
     }
 
-    /// Turns hairpin mode on for a bridge port.
-    pub fn set_hairpin(&mut self, index: u32) -> Result<(), NlError> {
+    /// Configures a new bridge port in one request: hairpin mode when asked, and when `no_ll`
+    /// no IPv6 link-local address of its own (`IFLA_INET6_ADDR_GEN_MODE` none; a bridge port
+    /// needs no address, and without one it sends no DAD, router solicitation or MLD from
+    /// it, whose leftovers made its delete wait for a second RCU barrier).
+    pub fn set_port(&mut self, index: u32, hairpin: bool, no_ll: bool) -> Result<(), NlError> {
         let mut m = LinkMessage::default();
         m.header.index = index;
-        m.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::PortKind(InfoPortKind::Bridge),
-            LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
-                true,
-            )])),
-        ]));
+        if hairpin {
+            m.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+                    true,
+                )])),
+            ]));
+        }
+        if no_ll {
+            m.attributes
+                .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                    vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+                )]));
+        }
+        if m.attributes.is_empty() {
+            return Ok(());
+        }
         self.ack(Msg::NewLink(m), 0)
     }
 

@@ -99,15 +99,6 @@ where
     out.map_err(Entered::Failed)
 }
 
-/// Turns IPv6 off on one interface of the calling thread's netns; nothing to do when the
-/// kernel has no IPv6 at all (no `/proc/sys/net/ipv6`).
-pub fn disable_ipv6(ifname: &str) -> CniResult<()> {
-    if !Path::new("/proc/sys/net/ipv6").exists() {
-        return Ok(());
-    }
-    sysctl(&format!("net/ipv6/conf/{ifname}/disable_ipv6"), "1")
-}
-
 /// Writes a /proc/sys value (`key` as a path, e.g. `net/ipv4/ip_forward`) unless it already
 /// holds it; net/* keys are per netns.
 pub fn sysctl(key: &str, value: &str) -> CniResult<()> {

@@ -116,7 +116,7 @@ fn same_results_and_connectivity_as_bridge_host_local() {
         missing.is_empty(),
         "kilo-cni pod cannot reach reference pod: {missing:?}"
     );
-    // IPv6 too, across kilo-cni's bridge port, which has IPv6 turned off (a port needs none).
+    // IPv6 too, across kilo-cni's bridge port, which has no IPv6 address of its own.
     assert!(
         pings6(&kpod, &r_addrs[1], Duration::from_secs(10)),
         "kilo-cni pod cannot reach reference pod over IPv6"
@@ -126,12 +126,15 @@ fn same_results_and_connectivity_as_bridge_host_local() {
         "reference pod cannot reach kilo-cni pod over IPv6"
     );
     let host = kres["interfaces"][1]["name"].as_str().unwrap_or("");
-    let (ok, off) = node.exec(&[
-        "cat",
-        &format!("/proc/sys/net/ipv6/conf/{host}/disable_ipv6"),
-    ]);
-    assert!(ok, "reading disable_ipv6 of {host}");
-    assert_eq!(off.trim(), "1", "IPv6 on the host veth {host}");
+    let (ok, v6) = node.exec(&["ip", "-6", "-o", "addr", "show", "dev", host]);
+    assert!(ok, "listing the IPv6 addresses of {host}");
+    assert_eq!(v6.trim(), "", "IPv6 addresses on the bridge port {host}");
+    let (ok, details) = node.exec(&["ip", "-d", "link", "show", "dev", host]);
+    assert!(ok, "showing {host}");
+    assert!(
+        details.contains("addrgenmode none"),
+        "addrgenmode of {host}: {details}"
+    );
 
     // Leases are shared: kilo-cni releases the reference pod's leases, host-local kilo-cni's.
     Call::new(KILO, &node, "DEL", &rid, &rpod.path())

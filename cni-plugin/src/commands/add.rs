@@ -8,6 +8,7 @@ use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use ipnet::IpNet;
 use nix::errno::Errno;
@@ -136,15 +137,10 @@ fn plumb(
     };
     let (host_index, peer_index) = create_veth(env, (&mut nl, pod_nl), &spec, created)?;
     let routes = pod_routes(conf, ipam)?;
-    // Before the pod end comes up (the host end has no carrier until then, so no IPv6
-    // address yet): a bridge port needs no IPv6 of its own, and without it the veth pair's
-    // delete waits for one RCU barrier instead of two once the host end has been up for a
-    // while (its link-local address, DAD and MLD leave references the first one cannot drop).
-    netns::disable_ipv6(&host)?;
-    if conf.plugin.hairpin_mode {
-        nl.set_hairpin(host_index)
-            .map_err(nl_err(format!("setting hairpin mode on {host}")))?;
-    }
+    // Before the pod end comes up: until then the host end has no carrier, so no address.
+    let no_ll = Path::new("/proc/sys/net/ipv6").exists();
+    nl.set_port(host_index, conf.plugin.hairpin_mode, no_ll)
+        .map_err(nl_err(format!("configuring bridge port {host}")))?;
     configure_pod(env, pod_nl, peer_index, &ipam.ips, &routes)?;
     let macs = (bridge.mac, fmt_mac(&host_mac), fmt_mac(&peer_mac));
     Ok(attachment_result(env, conf, host, macs, ipam, routes))
