@@ -7,13 +7,13 @@ use std::os::fd::RawFd;
 
 use ipnet::IpNet;
 use kilo_nlsock::{Route, Socket};
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage as Msg;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoData, InfoKind, InfoPortData,
+    InfoPortKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -21,6 +21,12 @@ use netlink_packet_route::route::{
 
 /// A netlink failure: the kernel's errno or a local socket, decoding or sequence problem.
 pub use kilo_nlsock::Error as NlError;
+
+/// The receive buffer. The largest reply the plugin reads is one link (a bridge or a veth,
+/// under 4 KiB); dump datagrams are sized by the kernel to the reader's buffer. The socket
+/// clears its whole buffer after every exchange, so a buffer larger than needed costs time
+/// on every request (128 KiB, the socket's default, was ~0.5 ms of an ADD).
+const RECV_BUFFER: usize = 16 * 1024;
 
 /// Basic facts about a link.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +71,7 @@ impl Netlink {
     /// Opens a socket in the calling thread's network namespace.
     pub fn new() -> Result<Self, NlError> {
         Ok(Self {
-            sock: Socket::open()?,
+            sock: Socket::with_buffer(RECV_BUFFER)?,
         })
     }
 
@@ -118,7 +124,10 @@ impl Netlink {
     }
 
     /// Creates a veth pair: `host` up and attached to `master`, `peer` (down) in `netns_fd`.
-    pub fn add_veth(&mut self, v: &VethSpec<'_>) -> Result<(), NlError> {
+    /// Asks the kernel to echo the new host link (`NLM_F_ECHO`, Linux 6.2+), whose `IFLA_LINK`
+    /// is the peer's index in its netns: returns `(host index, peer index)` when the echo came,
+    /// `None` when the kernel did not echo (the caller looks them up).
+    pub fn add_veth(&mut self, v: &VethSpec<'_>) -> Result<Option<(u32, u32)>, NlError> {
         // The peer cannot be created up (ENOTCONN): it is set up from inside its netns.
         let mut peer = LinkMessage::default();
         peer.attributes
@@ -136,32 +145,68 @@ impl Netlink {
             m.attributes.push(LinkAttribute::Mtu(v.mtu));
             peer.attributes.push(LinkAttribute::Mtu(v.mtu));
         }
+        // One queue each way on both ends, which is what a veth uses unless told otherwise:
+        // asked for at creation, the kernel allocates one instead of one per CPU and then
+        // cutting the count down, which costs two RCU grace periods (`veth_init_queues`).
+        for link in [&mut m, &mut peer] {
+            link.attributes.push(LinkAttribute::NumTxQueues(1));
+            link.attributes.push(LinkAttribute::NumRxQueues(1));
+        }
         m.attributes.push(LinkAttribute::Controller(v.master));
         m.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self.ack(Msg::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
+        let replies = self.request(Msg::NewLink(m), NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)?;
+        Ok(replies.iter().find_map(|r| match r {
+            Msg::NewLink(l) if has_name(l, v.host) => {
+                let peer = l.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::Link(i) => Some(*i),
+                    _ => None,
+                })?;
+                Some((l.header.index, peer))
+            }
+            _ => None,
+        }))
     }
 
-    /// Turns hairpin mode on for a bridge port.
-    pub fn set_hairpin(&mut self, index: u32) -> Result<(), NlError> {
+    /// Configures a new bridge port in one request: hairpin mode when asked, and when `no_ll`
+    /// no IPv6 link-local address of its own (`IFLA_INET6_ADDR_GEN_MODE` none; a bridge port
+    /// needs no address, and without one it sends no DAD, router solicitation or MLD from
+    /// it, whose leftovers made its delete wait for a second RCU barrier).
+    pub fn set_port(&mut self, index: u32, hairpin: bool, no_ll: bool) -> Result<(), NlError> {
         let mut m = LinkMessage::default();
         m.header.index = index;
-        m.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::PortKind(InfoPortKind::Bridge),
-            LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
-                true,
-            )])),
-        ]));
+        if hairpin {
+            m.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+                    true,
+                )])),
+            ]));
+        }
+        if no_ll {
+            m.attributes
+                .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                    vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+                )]));
+        }
+        if m.attributes.is_empty() {
+            return Ok(());
+        }
         self.ack(Msg::NewLink(m), 0)
     }
 
-    /// Deletes a link by index.
-    pub fn del_link(&mut self, index: u32) -> Result<(), NlError> {
+    /// Deletes a link by name (one request: the kernel looks the name up); `false` when there
+    /// is no such link.
+    pub fn del_link_named(&mut self, name: &str) -> Result<bool, NlError> {
         let mut m = LinkMessage::default();
-        m.header.index = index;
-        self.ack(Msg::DelLink(m), 0)
+        m.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        match self.ack(Msg::DelLink(m), 0) {
+            Ok(()) => Ok(true),
+            Err(NlError::Kernel(nix::errno::Errno::ENODEV)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Adds an address (IPv6 without DAD; IPv4 with its broadcast address).
@@ -311,6 +356,12 @@ fn to_route(r: &RouteMessage, v4: bool) -> RouteEntry {
         }
     }
     e
+}
+
+fn has_name(l: &LinkMessage, name: &str) -> bool {
+    l.attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::IfName(n) if n == name))
 }
 
 fn to_link(l: &LinkMessage) -> Link {

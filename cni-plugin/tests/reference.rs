@@ -5,7 +5,7 @@
 #[cfg(test)]
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -24,6 +24,23 @@ fn shape(v: &Value) -> Value {
         ip["address"] = "*".into();
     }
     v
+}
+
+/// Whether `ns` gets an ICMPv6 echo reply from `addr` before `deadline` (one `ping -6` per
+/// second, polled).
+fn pings6(ns: &Netns, addr: &str, deadline: Duration) -> bool {
+    let end = Instant::now() + deadline;
+    loop {
+        if ns
+            .exec(&["ping", "-6", "-n", "-q", "-c", "1", "-W", "1", addr])
+            .0
+        {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+    }
 }
 
 fn pod_state(pod: &Netns) -> (String, String) {
@@ -74,6 +91,18 @@ fn same_results_and_connectivity_as_bridge_host_local() {
         kaddrs.replace("::3/", "::X/").replace(".3/", ".X/")
     );
     assert_eq!(rroutes, kroutes);
+    // kilo-cni asks for one queue each way at creation (the reference gets one per CPU, cut
+    // down to one by the kernel): the queues in use are the same.
+    for pod in [&rpod, &kpod] {
+        let (ok, queues) = pod.exec(&["ls", "/sys/class/net/eth0/queues"]);
+        assert!(ok, "listing the queues of eth0 in {}", pod.name);
+        assert_eq!(
+            queues.split_whitespace().collect::<Vec<_>>(),
+            ["rx-0", "tx-0"],
+            "queues of eth0 in {}",
+            pod.name
+        );
+    }
 
     let r_addrs = result_addrs(&rres);
     let k_addrs = result_addrs(&kres);
@@ -86,6 +115,25 @@ fn same_results_and_connectivity_as_bridge_host_local() {
     assert!(
         missing.is_empty(),
         "kilo-cni pod cannot reach reference pod: {missing:?}"
+    );
+    // IPv6 too, across kilo-cni's bridge port, which has no IPv6 address of its own.
+    assert!(
+        pings6(&kpod, &r_addrs[1], Duration::from_secs(10)),
+        "kilo-cni pod cannot reach reference pod over IPv6"
+    );
+    assert!(
+        pings6(&rpod, &k_addrs[1], Duration::from_secs(10)),
+        "reference pod cannot reach kilo-cni pod over IPv6"
+    );
+    let host = kres["interfaces"][1]["name"].as_str().unwrap_or("");
+    let (ok, v6) = node.exec(&["ip", "-6", "-o", "addr", "show", "dev", host]);
+    assert!(ok, "listing the IPv6 addresses of {host}");
+    assert_eq!(v6.trim(), "", "IPv6 addresses on the bridge port {host}");
+    let (ok, details) = node.exec(&["ip", "-d", "link", "show", "dev", host]);
+    assert!(ok, "showing {host}");
+    assert!(
+        details.contains("addrgenmode none"),
+        "addrgenmode of {host}: {details}"
     );
 
     // Leases are shared: kilo-cni releases the reference pod's leases, host-local kilo-cni's.

@@ -32,6 +32,11 @@ for r in $(seq "$RUNS"); do
         echo "$k" >> "$WORK/k-$op"; echo "$ref" >> "$WORK/r-$op"
     done
     sed -n 's/^baseline (.*): \([0-9.]*\) ms$/\1/p' "$WORK/run-$r.txt" >> "$WORK/base"
+    sed -n 's/^kernel veth delete (.*): \([0-9.]*\) ms$/\1/p' "$WORK/run-$r.txt" >> "$WORK/kdel"
+    sed -n 's/^DEL floor (.*): \([0-9.]*\) ms = \([0-9.]*\) x .*$/\1 \2/p' "$WORK/run-$r.txt" \
+        > "$WORK/floor-$r"
+    read -r f fr < "$WORK/floor-$r" || { cat "$WORK/run-$r.txt" >&2; echo "cni: no DEL floor line" >&2; exit 1; }
+    echo "$f" >> "$WORK/floor"; echo "$fr" >> "$WORK/floor-ratio"
 done
 
 ROWS=""
@@ -43,6 +48,8 @@ for op in ADD DEL; do
     ROWS+="| $op | $(cell "$k") | $(cell "$ref") | $(cell "$ratio") | ≤ $goal: **$(met "$rm" '<=' "$goal")** |"$'\n'
 done
 BASE=$($STATS --digits 2 < "$WORK/base")
+KDEL=$($STATS --digits 2 < "$WORK/kdel")
+FLOOR=$($STATS --digits 2 < "$WORK/floor"); FLOOR_RATIO=$($STATS --digits 2 < "$WORK/floor-ratio")
 
 cat > "$OUT/cni.md" <<EOF
 ## kilo-cni vs bridge + host-local
@@ -63,5 +70,9 @@ Re-run only this part: \`bash e2e/bench/cni.sh /tmp/out\`; one run: \`bash e2e/c
 | op | kilo-cni ms | bridge + host-local ms | ratio kilo-cni / reference | goal |
 |---|---:|---:|---:|---|
 ${ROWS}
+The kernel's own delete of the same kind of attachment (a kilo-cni ADD, then \`ip link del\`
+of its eth0 minus an \`ip\` that changes nothing) takes $(cell "$KDEL") ms, so no plugin's DEL,
+started with \`nsenter\` like both here, can take less than the baseline plus that:
+$(cell "$FLOOR") ms, $(cell "$FLOOR_RATIO") × the reference's DEL.
 EOF
 echo "cni: wrote $OUT/cni.md" >&2

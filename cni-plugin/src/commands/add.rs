@@ -8,6 +8,7 @@ use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use ipnet::IpNet;
 use nix::errno::Errno;
@@ -24,10 +25,11 @@ use crate::result::{CniResult as Res, Interface, IpConfig, Route};
 
 /// Runs ADD and returns the result for the requested version.
 pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
-    let (ns, ()) = netns::open_with(&env.netns, || refuse_taken_ifname(env))?;
+    let (ns, mut pod) = netns::open_with(&env.netns, del::pod_socket)?;
+    refuse_taken_ifname(env, &mut pod)?;
     let ipam = ipam_add(env, conf, raw)?;
     let mut created = false;
-    match plumb(env, conf, &ns, &ipam, &mut created) {
+    match plumb(env, conf, (&ns, &mut pod), &ipam, &mut created) {
         Ok(mut res) => {
             if let Some(mut prev) = prev_result(conf)? {
                 prev.merge(res);
@@ -36,7 +38,7 @@ pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
             Ok(res.to_json(&conf.cni_version))
         }
         Err(e) => {
-            undo_failed(env, conf, raw, &ns, created);
+            undo_failed(env, conf, raw, &mut pod, created);
             Err(e)
         }
     }
@@ -44,9 +46,9 @@ pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<Value> {
 
 /// Undoes a failed ADD: its leases always, the veth pair only when this ADD created it (a
 /// name that already existed belongs to another attachment).
-fn undo_failed(env: &Env, conf: &NetConf, raw: &[u8], ns: &File, created: bool) {
+fn undo_failed(env: &Env, conf: &NetConf, raw: &[u8], pod: &mut Netlink, created: bool) {
     let links = if created {
-        del::delete_links(env, Some(ns))
+        del::delete_links(env, Some(pod))
     } else {
         Ok(())
     };
@@ -58,10 +60,9 @@ fn undo_failed(env: &Env, conf: &NetConf, raw: &[u8], ns: &File, created: bool) 
 }
 
 /// Refuses an ADD whose `CNI_IFNAME` already exists in the pod, as the reference bridge
-/// plugin does, before any lease is taken. Runs inside the pod's netns.
-fn refuse_taken_ifname(env: &Env) -> CniResult<()> {
-    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
-    let found = nl
+/// plugin does, before any lease is taken. `pod` is a socket in the pod's netns.
+fn refuse_taken_ifname(env: &Env, pod: &mut Netlink) -> CniResult<()> {
+    let found = pod
         .link(&env.ifname)
         .map_err(nl_err(format!("looking up {}", env.ifname)))?;
     match found {
@@ -109,7 +110,15 @@ fn random_mac() -> [u8; 6] {
     [(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]]
 }
 
-fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res, created: &mut bool) -> CniResult<Res> {
+/// Bridge, veth pair, hairpin and the pod side. `pod` is the pod's netns and a socket in it.
+fn plumb(
+    env: &Env,
+    conf: &NetConf,
+    pod: (&File, &mut Netlink),
+    ipam: &Res,
+    created: &mut bool,
+) -> CniResult<Res> {
+    let (ns, pod_nl) = pod;
     let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
     let bridge = ensure_bridge(&mut nl, conf)?;
     if conf.gateway_on_bridge() {
@@ -126,7 +135,73 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res, created: &mut bool) -
         master: bridge.index,
         netns_fd: ns.as_raw_fd(),
     };
-    nl.add_veth(&spec).map_err(|e| match e.errno() {
+    let (host_index, peer_index) = create_veth(env, (&mut nl, pod_nl), &spec, created)?;
+    let routes = pod_routes(conf, ipam)?;
+    // Before the pod end comes up: until then the host end has no carrier, so no address.
+    let no_ll = Path::new("/proc/sys/net/ipv6").exists();
+    nl.set_port(host_index, conf.plugin.hairpin_mode, no_ll)
+        .map_err(nl_err(format!("configuring bridge port {host}")))?;
+    configure_pod(env, pod_nl, peer_index, &ipam.ips, &routes)?;
+    let macs = (bridge.mac, fmt_mac(&host_mac), fmt_mac(&peer_mac));
+    Ok(attachment_result(env, conf, host, macs, ipam, routes))
+}
+
+/// ADD's result: the bridge, the host veth and the container interface (index 2, which the
+/// addresses name), with their MACs.
+fn attachment_result(
+    env: &Env,
+    conf: &NetConf,
+    host: String,
+    (bridge_mac, host_mac, peer_mac): (String, String, String),
+    ipam: &Res,
+    routes: Vec<Route>,
+) -> Res {
+    let mtu = (conf.plugin.mtu > 0).then_some(conf.plugin.mtu);
+    let interfaces = vec![
+        Interface {
+            name: conf.bridge_name().to_owned(),
+            mac: bridge_mac,
+            ..Default::default()
+        },
+        Interface {
+            name: host,
+            mac: host_mac,
+            mtu,
+            ..Default::default()
+        },
+        Interface {
+            name: env.ifname.clone(),
+            mac: peer_mac,
+            sandbox: env.netns.clone(),
+            mtu,
+        },
+    ];
+    Res {
+        interfaces,
+        ips: ipam
+            .ips
+            .iter()
+            .map(|ip| IpConfig {
+                interface: Some(2),
+                ..ip.clone()
+            })
+            .collect(),
+        routes,
+        dns: ipam.dns.clone(),
+    }
+}
+
+/// Creates the veth pair (`created` is set once it exists) and returns the host and peer
+/// indexes: from the kernel's echo, or looked up by name (through the node's and the pod's
+/// sockets) when the kernel does not echo.
+fn create_veth(
+    env: &Env,
+    (nl, pod_nl): (&mut Netlink, &mut Netlink),
+    spec: &VethSpec<'_>,
+    created: &mut bool,
+) -> CniResult<(u32, u32)> {
+    let host = spec.host;
+    let echoed = nl.add_veth(spec).map_err(|e| match e.errno() {
         Some(Errno::EEXIST) => CniError::new(
             Code::InvalidConfig,
             format!("creating veth {host}: interface already exists"),
@@ -135,63 +210,19 @@ fn plumb(env: &Env, conf: &NetConf, ns: &File, ipam: &Res, created: &mut bool) -
         _ => nl_err(format!("creating veth {host} / {}", env.ifname))(e),
     })?;
     *created = true;
-    let routes = pod_routes(conf, ipam)?;
-    let pod = std::thread::scope(|s| {
-        let pod = s.spawn(|| configure_pod(env, ns, &ipam.ips, &routes));
-        let host_res = if conf.plugin.hairpin_mode {
-            set_hairpin(&mut nl, &host)
-        } else {
-            Ok(())
-        };
-        let pod = pod
-            .join()
-            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "pod worker thread failed", "")));
-        host_res.and(pod)
-    });
-    pod?;
-    let mtu = (conf.plugin.mtu > 0).then_some(conf.plugin.mtu);
-    let interfaces = vec![
-        Interface {
-            name: conf.bridge_name().to_owned(),
-            mac: bridge.mac,
-            ..Default::default()
-        },
-        Interface {
-            name: host,
-            mac: fmt_mac(&host_mac),
-            mtu,
-            ..Default::default()
-        },
-        Interface {
-            name: env.ifname.clone(),
-            mac: fmt_mac(&peer_mac),
-            sandbox: env.netns.clone(),
-            mtu,
-        },
-    ];
-    let ips = ipam
-        .ips
-        .iter()
-        .map(|ip| IpConfig {
-            interface: Some(2),
-            ..ip.clone()
-        })
-        .collect();
-    Ok(Res {
-        interfaces,
-        ips,
-        routes,
-        dns: ipam.dns.clone(),
-    })
+    match echoed {
+        Some(indexes) => Ok(indexes),
+        None => Ok((link_index(nl, host)?, link_index(pod_nl, &env.ifname)?)),
+    }
 }
 
-fn set_hairpin(nl: &mut Netlink, host: &str) -> CniResult<()> {
+/// The index of a link that must exist (this ADD created it).
+fn link_index(nl: &mut Netlink, name: &str) -> CniResult<u32> {
     let link = nl
-        .link(host)
-        .map_err(nl_err(format!("looking up {host}")))?;
-    let link = link.ok_or_else(|| CniError::new(Code::Io, format!("veth {host} vanished"), ""))?;
-    nl.set_hairpin(link.index)
-        .map_err(nl_err(format!("setting hairpin mode on {host}")))
+        .link(name)
+        .map_err(nl_err(format!("looking up {name}")))?;
+    link.map(|l| l.index)
+        .ok_or_else(|| CniError::new(Code::Io, format!("{name} vanished"), ""))
 }
 
 /// Finds or creates the bridge and makes sure it is up.
@@ -285,32 +316,26 @@ pub fn family_gateway(ips: &[IpConfig], dst: &IpNet) -> Option<IpAddr> {
         .find_map(|ip| ip.gateway)
 }
 
-fn configure_pod(env: &Env, ns: &File, ips: &[IpConfig], routes: &[Route]) -> CniResult<()> {
-    netns::run_in(ns, || {
-        let ifname = &env.ifname;
-        let mut nl =
-            Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))?;
-        let link = nl
-            .link(ifname)
-            .map_err(nl_err(format!("looking up {ifname}")))?;
-        let link = link.ok_or_else(|| {
-            CniError::new(
-                Code::Io,
-                format!("{ifname} missing in the container netns"),
-                "",
-            )
-        })?;
-        nl.set_up(link.index)
-            .map_err(nl_err(format!("setting {ifname} up")))?;
-        for ip in ips {
-            nl.add_addr(link.index, ip.address)
-                .map_err(nl_err(format!("adding {} to {ifname}", ip.address)))?;
-        }
-        for r in routes {
-            let gw = r.gw.or_else(|| family_gateway(ips, &r.dst));
-            nl.add_route(link.index, r.dst, gw)
-                .map_err(nl_err(format!("adding route {} on {ifname}", r.dst)))?;
-        }
-        Ok(())
-    })
+/// Sets the container interface up, adds its addresses and routes (through `pod`, a socket
+/// in the pod's netns).
+fn configure_pod(
+    env: &Env,
+    pod: &mut Netlink,
+    index: u32,
+    ips: &[IpConfig],
+    routes: &[Route],
+) -> CniResult<()> {
+    let ifname = &env.ifname;
+    pod.set_up(index)
+        .map_err(nl_err(format!("setting {ifname} up")))?;
+    for ip in ips {
+        pod.add_addr(index, ip.address)
+            .map_err(nl_err(format!("adding {} to {ifname}", ip.address)))?;
+    }
+    for r in routes {
+        let gw = r.gw.or_else(|| family_gateway(ips, &r.dst));
+        pod.add_route(index, r.dst, gw)
+            .map_err(nl_err(format!("adding route {} on {ifname}", r.dst)))?;
+    }
+    Ok(())
 }

@@ -1,8 +1,6 @@
 //! DEL: releases IPAM (even when the netns is gone) and removes the container interface
 //! (which removes its veth peer). Idempotent. Does netlink and file I/O.
 
-use std::fs::File;
-
 use crate::commands::{host_veth_name, nl_err};
 use crate::config::NetConf;
 use crate::env::Env;
@@ -11,28 +9,36 @@ use crate::ipam::{Ipam, delegate};
 use crate::netlink::Netlink;
 use crate::netns;
 
-/// Runs DEL: the leases are released while the links are deleted (the kernel's veth
-/// unregistration is most of DEL's time).
+/// Runs DEL: the leases are released (on a second thread) while the links are deleted (the
+/// kernel's veth unregistration is most of DEL's time).
 pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
     std::thread::scope(|s| {
-        let links = s.spawn(|| delete_attachment_links(env));
-        let released = release(env, conf, raw);
-        let links = links
+        let released = s.spawn(|| release(env, conf, raw));
+        let links = delete_attachment_links(env);
+        let released = released
             .join()
-            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "link worker thread failed", "")));
+            .unwrap_or_else(|_| Err(CniError::new(Code::Io, "lease worker thread failed", "")));
         released.and(links)
     })
 }
 
-/// Deletes the container interface (entering the netns once, which also proves it is one; a
-/// netns that is gone or is not one is skipped) and then the host veth if it is still there.
+/// Deletes the container interface (its netns entered once, for a socket, which also proves
+/// it is one; a netns that is gone or is not one is skipped) and then the host veth if it is
+/// still there.
 fn delete_attachment_links(env: &Env) -> CniResult<()> {
-    match netns::open_with(&env.netns, || delete_link(&env.ifname)) {
-        Ok(_) => {}
+    match netns::open_with(&env.netns, pod_socket) {
+        Ok((_, mut pod)) => delete_link(&mut pod, &env.ifname)?,
         Err(e) if env.netns.is_empty() || e.code == Code::InvalidEnv as u32 => {}
         Err(e) => return Err(e),
     }
-    delete_link(&host_veth_name(env))
+    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
+    delete_link(&mut nl, &host_veth_name(env))
+}
+
+/// A netlink socket in the namespace the calling thread is in (the pod's, inside
+/// [`netns::open_with`]).
+pub fn pod_socket() -> CniResult<Netlink> {
+    Netlink::new().map_err(nl_err("opening netlink socket in the container netns"))
 }
 
 /// Releases the attachment's leases (this container ID and interface only); shared by DEL and
@@ -47,26 +53,19 @@ pub fn release(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
     Ok(())
 }
 
-/// Deletes the container interface (in `ns`) and the host veth; shared by DEL and a failed ADD
-/// that created them.
-pub fn delete_links(env: &Env, ns: Option<&File>) -> CniResult<()> {
-    if let Some(ns) = ns {
-        netns::run_in(ns, || delete_link(&env.ifname))?;
+/// Deletes the container interface (through `pod`, a socket in its netns) and the host veth;
+/// shared by DEL and a failed ADD that created them.
+pub fn delete_links(env: &Env, pod: Option<&mut Netlink>) -> CniResult<()> {
+    if let Some(pod) = pod {
+        delete_link(pod, &env.ifname)?;
     }
-    delete_link(&host_veth_name(env))
+    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
+    delete_link(&mut nl, &host_veth_name(env))
 }
 
-/// Deletes a link by name in the calling thread's netns; absence is fine.
-fn delete_link(name: &str) -> CniResult<()> {
-    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
-    if let Some(link) = nl
-        .link(name)
-        .map_err(nl_err(format!("looking up {name}")))?
-    {
-        match nl.del_link(link.index) {
-            Ok(()) | Err(crate::netlink::NlError::Kernel(nix::errno::Errno::ENODEV)) => {}
-            Err(e) => return Err(nl_err(format!("deleting {name}"))(e)),
-        }
-    }
-    Ok(())
+/// Deletes a link by name in the socket's netns; absence is fine.
+fn delete_link(nl: &mut Netlink, name: &str) -> CniResult<()> {
+    nl.del_link_named(name)
+        .map(|_| ())
+        .map_err(nl_err(format!("deleting {name}")))
 }
