@@ -54,8 +54,8 @@ FLOOR=$($STATS --digits 2 < "$WORK/floor"); FLOOR_RATIO=$($STATS --digits 2 < "$
 cat > "$OUT/cni.md" <<EOF
 ## kilo-cni vs bridge + host-local
 
-ADD and DEL latency of \`kilo-cni\` (release build) against the reference \`bridge\` plugin with
-\`host-local\` IPAM (Debian \`containernetworking-plugins\`, \`/usr/lib/cni\`), in the same run on
+ADD and DEL latency of \`kilo-cni\` (release build, statically linked as the image ships it)
+against the reference \`bridge\` plugin with \`host-local\` IPAM (Debian \`containernetworking-plugins\`, \`/usr/lib/cni\`), in the same run on
 the same machine: \`e2e/cni/bench.sh $ITER\` gives both the same config (dual stack, v4 + v6
 range, \`isDefaultGateway\`, \`hairpinMode\`, \`mtu\` 1420, cniVersion 1.0.0) on their own bridge
 in one "node" netns; each iteration creates a fresh pod netns per plugin (untimed), then times

@@ -7,10 +7,10 @@
 # isDefaultGateway, hairpin, mtu 1420). Each iteration creates one pod netns per plugin (untimed), then
 # times ADD and DEL of each plugin, alternating which goes first. Plugins are entered into
 # the node netns with nsenter; the cost of `nsenter ... true` is measured too and reported
-# as the baseline (it is included in both plugins' figures). Timing uses $EPOCHREALTIME
-# (no process spawned for the clock). Prints medians (ms), the kilo/reference ratio, the
-# kernel's own cost of deleting the veth pair of an attachment (which both DELs pay) and the
-# floor that puts under any plugin's DEL ratio.
+# as the baseline (it is included in both plugins' figures). kilo-cni is built as the image
+# ships it (release, static). Timing uses $EPOCHREALTIME (no process spawned for the clock).
+# Prints medians (ms), the kilo/reference ratio, the kernel's own cost of deleting the veth pair
+# of an attachment (which both DELs pay) and the floor that puts under any plugin's DEL ratio.
 set -euo pipefail
 N=${1:-200}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,9 +18,13 @@ CNI_BIN=${CNI_BIN:-/usr/lib/cni}
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 for b in bridge host-local; do [ -x "$CNI_BIN/$b" ] || { echo "$CNI_BIN/$b missing" >&2; exit 1; }; done
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-cni}
-cargo build --release -q -p kilo-cni --manifest-path "$ROOT/Cargo.toml"
-KILO=$CARGO_TARGET_DIR/release/kilo-cni
+# the binary the image ships (e2e/image/build.sh): release, statically linked; crt-static applies
+# to the target only with an explicit --target (build scripts stay dynamic)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target} GNU=x86_64-unknown-linux-gnu
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+    cargo build --release -q --locked -p kilo-cni --target "$GNU" --manifest-path "$ROOT/Cargo.toml"
+KILO=$TARGET/$GNU/release/kilo-cni
+file -L "$KILO" | grep -q 'static' || { echo "$KILO is not statically linked" >&2; exit 1; }
 
 TAG=kcnib$$
 NODE=${TAG}node
