@@ -37,7 +37,17 @@ healthy() {
     local wide; wide=$("$RUN" kgctl status -o wide | sed -n '/^Mesh health/,$p')
     echo "measured: kgctl status -o wide on the healthy lab:" >&2; sed 's/^/  /' <<< "$wide" >&2
     for n in n1 n2 n3; do
-        grep -qE "^$n +reachable +2 +[0-9.]+ms +[0-9.]+ms +-$" <<< "$wide" || { echo "no round trips for $n: $wide"; return 1; }
+        grep -qE "^$n +reachable +2 +[0-9.]+ms +[0-9.]+ms +-$" <<< "$wide" || { echo "no round trips for $n: $wide"; lab_state; return 1; }
+    done
+}
+lab_state() {  # for a post-mortem: each kg's view of the other nodes' paths, the pod gateways, routes
+    local i j
+    for i in 1 2 3; do
+        echo "n$i /mesh-health: $("$RUN" http "$i" /mesh-health | tail -n +2 | jq -c '[.peers[] | .node as $n | .paths[] | {node: $n, path, address, reachable, error}]')"
+        echo "n$i kube-bridge: $(nsx "n$i" ip -br addr show dev kube-bridge 2>&1)"
+        for j in 1 2 3; do
+            [ "$i" = "$j" ] || echo "n$i route to n$j's pod gateway: $(nsx "n$i" ip -4 route get "10.42.$j.1" 2>&1 | head -n 1)"
+        done
     done
 }
 check "healthy lab: kgctl status says 'Mesh health: 3/3 reachable' with per-node RTT in -o wide; check --probe finds nothing" healthy
@@ -49,7 +59,7 @@ metrics_agree() {  # on every node: one kilo_peer_reachable series per other nod
         report=$("$RUN" http "$i" /mesh-health | tail -n +2)
         want=$(jq -r '.peers[] | .node as $n | .paths[] | "\($n) \(.path) \(if .reachable then 1 else 0 end)"' <<< "$report" | sort)
         got=$(sed -nE 's/^kilo_peer_reachable\{node="([^"]+)",path="([^"]+)"\} ([0-9]+)$/\1 \2 \3/p' <<< "$m" | sort)
-        [ "$want" = "$got" ] || { echo "n$i: /mesh-health: $want"; echo "n$i: metrics: $got"; return 1; }
+        [ "$want" = "$got" ] || { echo "n$i: /mesh-health: $want"; echo "n$i: metrics: $got"; lab_state; return 1; }
         [ "$(grep -c . <<< "$got")" = 6 ] && ! grep -q ' 0$' <<< "$got" || { echo "n$i: $got"; return 1; }
         grep -qE '^kilo_peer_rtt_seconds_count\{node="[^"]+",path="pod"\} [1-9]' <<< "$m" || { echo "n$i: no pod RTT samples"; return 1; }
         grep -qE '^kilo_peer_last_success_timestamp_seconds\{' <<< "$m" || { echo "n$i: no last success"; return 1; }
