@@ -184,25 +184,15 @@ pub fn set_members<'a>(
     cidrs
         .into_iter()
         .filter(|n| Family::of_net(n) == family)
-        .flat_map(|n| {
-            // Only a `/0` goes through `set_entries` (and its Vec); the rest, truncated.
-            let whole = (n.prefix_len() != 0).then(|| n.trunc());
-            let halves = if whole.is_none() {
-                set_entries(*n)
-            } else {
-                Vec::new()
-            };
-            whole.into_iter().chain(halves)
-        })
+        .flat_map(|n| set_entries(*n))
         .collect()
 }
 
-/// Splits a default route (`/0`), which `hash:net` cannot hold, into its two halves.
-#[must_use]
-pub fn set_entries(net: IpNet) -> Vec<IpNet> {
-    if net.prefix_len() == 0 {
-        net.subnets(1).map(Iterator::collect).unwrap_or_default()
-    } else {
-        vec![net.trunc()]
-    }
+/// Splits a default route (`/0`), which `hash:net` cannot hold, into its two halves; any other
+/// range is one entry, truncated. An iterator: no allocation per range.
+pub fn set_entries(net: IpNet) -> impl Iterator<Item = IpNet> {
+    let zero = net.prefix_len() == 0;
+    let whole = (!zero).then(|| net.trunc());
+    let halves = zero.then(|| net.subnets(1).ok()).flatten();
+    whole.into_iter().chain(halves.into_iter().flatten())
 }
