@@ -26,13 +26,12 @@ pub fn run(env: &Env, conf: &NetConf, raw: &[u8]) -> CniResult<()> {
 /// it is one; a netns that is gone or is not one is skipped) and then the host veth if it is
 /// still there.
 fn delete_attachment_links(env: &Env) -> CniResult<()> {
-    match netns::open_with(&env.netns, pod_socket) {
-        Ok((_, mut pod)) => delete_link(&mut pod, &env.ifname)?,
-        Err(e) if env.netns.is_empty() || e.code == Code::InvalidEnv as u32 => {}
+    let mut pod = match netns::open_with(&env.netns, pod_socket) {
+        Ok((_, pod)) => Some(pod),
+        Err(e) if env.netns.is_empty() || e.code == Code::InvalidEnv as u32 => None,
         Err(e) => return Err(e),
-    }
-    let mut nl = Netlink::new().map_err(nl_err("opening netlink socket"))?;
-    delete_link(&mut nl, &host_veth_name(env))
+    };
+    delete_links(env, pod.as_mut())
 }
 
 /// A netlink socket in the namespace the calling thread is in (the pod's, inside
