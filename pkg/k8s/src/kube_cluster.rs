@@ -1,4 +1,4 @@
-//! The kube-rs [`Cluster`]: reflectors over Nodes and Peers, server-side apply of kg's own
+//! The kube-rs [`Cluster`]: watches over Nodes and Peers into [`LiveStore`]s, server-side apply of kg's own
 //! annotations under one field manager, and core/v1 Events (one per distinct problem). Does I/O.
 //!
 //! A missing Peer CRD is not fatal: the Peer watch keeps retrying with backoff, is reported in
@@ -13,15 +13,15 @@ use k8s_openapi::api::core::v1::{Event as CoreEvent, EventSource, ObjectReferenc
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kilo_mesh::types::NodeName;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::{Api, Client, Resource as _, ResourceExt as _};
+use kube::{Api, Client, Resource, ResourceExt as _};
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::cluster::{Cluster, ClusterError, ClusterView, NodeEntry, Notice, Target};
 use crate::peer::Peer;
 use crate::slim::SlimNode;
+use crate::store::{Change, LiveStore};
 
 /// The field manager kg uses for server-side apply.
 pub const FIELD_MANAGER: &str = "kg";
@@ -31,11 +31,11 @@ pub const FIELD_MANAGER: &str = "kg";
 pub struct KubeCluster {
     client: Client,
     /// Nodes as [`SlimNode`]s: decoded with only what the mesh reads.
-    nodes: Store<SlimNode>,
+    nodes: LiveStore<SlimNode>,
     /// Peers untyped: each is decoded on its own in [`Cluster::view`], so one that does not
     /// decode is rejected alone and never stops the watch (nor gets its body logged by the
     /// client).
-    peers: Store<DynamicObject>,
+    peers: LiveStore<DynamicObject>,
     peers_ok: Arc<AtomicBool>,
     notify: Arc<Notify>,
     reporter: String,
@@ -48,32 +48,32 @@ impl KubeCluster {
     pub fn start(client: Client, topology_label: String, reporter: &str) -> Self {
         let notify = Arc::new(Notify::new());
         let peers_ok = Arc::new(AtomicBool::new(false));
-        let (nodes, node_writer) = reflector::store();
+        let nodes = LiveStore::new();
+        let peers = LiveStore::new();
         let label = topology_label.clone();
         let peer_resource = ApiResource::erase::<Peer>(&());
-        let peer_writer = reflector::store::Writer::new(peer_resource.clone());
-        let peers = peer_writer.as_reader();
-        let node_stream = reflector::reflector(
-            node_writer,
-            watcher(
-                Api::<SlimNode>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .modify(move |n| n.keep_label(&label)),
+        let node_stream = watcher(
+            Api::<SlimNode>::all(client.clone()),
+            watcher::Config::default(),
         )
+        .modify(move |n| n.keep_label(&label))
         .default_backoff();
-        let peer_stream = reflector::reflector(
-            peer_writer,
-            watcher(
-                Api::<DynamicObject>::all_with(client.clone(), &peer_resource),
-                watcher::Config::default(),
-            )
-            .modify(crate::translate::slim_peer),
+        let peer_stream = watcher(
+            Api::<DynamicObject>::all_with(client.clone(), &peer_resource),
+            watcher::Config::default(),
         )
+        .modify(crate::translate::slim_peer)
         .default_backoff();
-        tokio::spawn(drive(node_stream, notify.clone(), None, "nodes"));
+        tokio::spawn(drive(
+            node_stream,
+            nodes.clone(),
+            notify.clone(),
+            None,
+            "nodes",
+        ));
         tokio::spawn(drive(
             peer_stream,
+            peers.clone(),
             notify.clone(),
             Some(peers_ok.clone()),
             "peers",
@@ -91,18 +91,13 @@ impl KubeCluster {
 
     /// Waits until the Node store has its first full list.
     pub async fn wait_ready(&self) {
-        let _ = self.nodes.wait_until_ready().await;
+        self.nodes.wait_until_ready().await;
     }
 
     fn reference(&self, target: &Target) -> ObjectReference {
         match target {
             Target::Node(name) => {
-                let uid = self
-                    .nodes
-                    .state()
-                    .into_iter()
-                    .find(|n| n.name_any() == *name)
-                    .and_then(|n| n.uid());
+                let uid = self.nodes.get(name).and_then(|n| n.uid());
                 ObjectReference {
                     api_version: Some("v1".to_owned()),
                     kind: Some("Node".to_owned()),
@@ -112,12 +107,7 @@ impl KubeCluster {
                 }
             }
             Target::Peer(name) => {
-                let uid = self
-                    .peers
-                    .state()
-                    .into_iter()
-                    .find(|p| p.name_any() == *name)
-                    .and_then(|p| p.uid());
+                let uid = self.peers.get(name).and_then(|p| p.uid());
                 ObjectReference {
                     api_version: Some(Peer::api_version(&()).into_owned()),
                     kind: Some("Peer".to_owned()),
@@ -130,22 +120,28 @@ impl KubeCluster {
     }
 }
 
+/// Feeds one watch into its store and wakes the mesh when the objects changed: not for each
+/// object of a list in progress (the store is whole throughout, and the list's end wakes it).
 async fn drive<S, K>(
     stream: S,
+    store: LiveStore<K>,
     notify: Arc<Notify>,
     ok: Option<Arc<AtomicBool>>,
     what: &'static str,
 ) where
     S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    K: Resource,
 {
     let mut stream = std::pin::pin!(stream);
     while let Some(ev) = stream.next().await {
         match ev {
-            Ok(_) => {
+            Ok(ev) => {
                 if let Some(ok) = &ok {
                     ok.store(true, Ordering::Relaxed);
                 }
-                notify.notify_one();
+                if store.apply(ev) == Change::Objects {
+                    notify.notify_one();
+                }
             }
             Err(e) => {
                 if let Some(ok) = &ok {

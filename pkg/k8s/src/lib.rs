@@ -9,6 +9,7 @@ pub mod kube_cluster;
 pub mod peer;
 pub mod publish;
 pub mod slim;
+pub mod store;
 pub mod translate;
 
 pub use peer::{Peer, PeerRejection, PeerSpec, decode_dynamic_peer, decode_peer, mesh_peer};
