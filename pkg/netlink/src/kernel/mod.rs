@@ -75,17 +75,23 @@ impl RtNetlink {
         Ok(Links::new(msgs.iter().map(parse::link)))
     }
 
-    async fn dump_routes(
+    /// The routes of both families that `keep` maps to something, kept as they arrive: a node
+    /// with thousands of routes never holds the kernel's messages for all of them at once.
+    async fn dump_routes<T>(
         &self,
-    ) -> Result<Vec<rtnetlink::packet_route::route::RouteMessage>, NetlinkError> {
-        let mut all = Vec::new();
+        mut keep: impl FnMut(&rtnetlink::packet_route::route::RouteMessage) -> Option<T>,
+    ) -> Result<Vec<T>, NetlinkError> {
+        let mut kept = Vec::new();
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             let mut msg = rtnetlink::RouteMessageBuilder::<std::net::IpAddr>::new().build();
             msg.header.address_family = family;
-            let req = self.handle.route().get(msg);
-            all.extend(collect(req.execute(), "listing routes").await?);
+            let mut dump = std::pin::pin!(self.handle.route().get(msg).execute());
+            while let Some(m) = dump.next().await {
+                let m = m.map_err(|e| NetlinkError::kernel("listing routes", e))?;
+                kept.extend(keep(&m));
+            }
         }
-        Ok(all)
+        Ok(kept)
     }
 
     async fn dump_rules(
@@ -183,10 +189,9 @@ impl Network for RtNetlink {
     async fn default_interface(&mut self) -> Result<Option<String>, NetlinkError> {
         let links = self.links().await?;
         let best = self
-            .dump_routes()
+            .dump_routes(parse::default_route_v4)
             .await?
-            .iter()
-            .filter_map(parse::default_route_v4)
+            .into_iter()
             .min_by_key(|(metric, _)| *metric);
         Ok(best.map(|(_, oif)| links.name(oif)))
     }

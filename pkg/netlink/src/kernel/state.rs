@@ -130,12 +130,7 @@ impl RtNetlink {
         adopt: Option<&str>,
         report: &mut ApplyReport,
     ) -> Result<(), NetlinkError> {
-        let have: Vec<Route> = self
-            .dump_routes()
-            .await?
-            .iter()
-            .filter_map(|m| parse::route(m, links))
-            .collect();
+        let have: Vec<Route> = self.dump_routes(|m| parse::route(m, links)).await?;
         let d = diff(&have, &want.routes, Route::slot);
         for r in d.delete {
             let msg = parse::route_message(&r, links.by_name(&r.dev).map(|l| l.index), true);
@@ -189,10 +184,9 @@ impl RtNetlink {
             return Err(conflict());
         };
         let theirs = self
-            .dump_routes()
+            .dump_routes(|m| parse::foreign_route(m, links))
             .await?
-            .iter()
-            .filter_map(|m| parse::foreign_route(m, links))
+            .into_iter()
             .find(|f| f.slot() == r.slot() && f.dev == dev);
         let Some(theirs) = theirs else {
             return Err(conflict());
