@@ -360,11 +360,15 @@ fn list(
     ns: Option<&str>,
     req: &Request,
 ) -> ApiResult<Response> {
-    let (items, rv) = selected(st, res, ns, req)?;
     if req.wants_table() {
+        let (items, rv) = selected(st, res, ns, req)?;
         return Ok(table_response(&crate::table::render(res, &items, rv)));
     }
-    let page = crate::page::page(items, rv, req.param("limit"), req.param("continue"))?;
+    let (labels, fields) = req.selectors()?;
+    let page = st.store.scan(res, ns, |items, rv| {
+        let items = items.filter(|o| labels.matches(o) && fields.matches(o));
+        crate::page::page(items, rv, req.param("limit"), req.param("continue"))
+    })?;
     let items: Vec<Value> = page.items.iter().map(|o| to_view(res, o)).collect();
     let mut meta = json!({"resourceVersion": page.rv.to_string()});
     if let Some((token, remaining)) = page.next {

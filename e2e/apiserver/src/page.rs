@@ -21,20 +21,16 @@ pub struct Page {
 
 /// An object's list key, (namespace, name), ordered as the store orders it ("" namespace when
 /// cluster-scoped); written `namespace/name` in a token (a namespace has no `/`).
-fn key_of(o: &Value) -> (String, String) {
-    let s = |p: &str| {
-        o.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+fn key_of(o: &Value) -> (&str, &str) {
+    let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default();
     (s("/metadata/namespace"), s("/metadata/name"))
 }
 
-/// Pages `items` (in key order, as the store lists them) at resourceVersion `rv`. `limit` 0 or
-/// absent: everything. A `continue` token that is not one this server made is a 400.
-pub fn page(
-    items: Vec<Value>,
+/// Pages `items` (in key order, as the store lists them) at resourceVersion `rv`, copying only
+/// the page's items. `limit` 0 or absent: everything. A `continue` token that is not one this
+/// server made is a 400.
+pub fn page<'a>(
+    items: impl Iterator<Item = &'a Value>,
     rv: u64,
     limit: Option<&str>,
     token: Option<&str>,
@@ -52,26 +48,26 @@ pub fn page(
             let (r, k) = t.split_once(':').ok_or_else(bad)?;
             let (ns, name) = k.split_once('/').ok_or_else(bad)?;
             let rv = r.parse::<u64>().map_err(|_| bad())?;
-            (rv, Some((ns.to_owned(), name.to_owned())))
+            (rv, Some((ns, name)))
         }
     };
-    let mut items: Vec<Value> = match &after {
-        None => items,
-        Some(k) => items.into_iter().filter(|o| key_of(o) > *k).collect(),
-    };
-    if limit == 0 || items.len() <= limit {
-        return Ok(Page {
-            items,
-            rv,
-            next: None,
-        });
+    let mut page = Vec::new();
+    let mut rest = 0;
+    for o in items.filter(|o| after.is_none_or(|k| key_of(o) > k)) {
+        if limit == 0 || page.len() < limit {
+            page.push(o.clone());
+        } else {
+            rest += 1;
+        }
     }
-    let rest = items.split_off(limit);
-    let (ns, name) = items.last().map(key_of).unwrap_or_default();
+    let next = (rest > 0).then(|| {
+        let (ns, name) = page.last().map(key_of).unwrap_or_default();
+        (format!("{rv}:{ns}/{name}"), rest)
+    });
     Ok(Page {
-        items,
+        items: page,
         rv,
-        next: Some((format!("{rv}:{ns}/{name}"), rest.len())),
+        next,
     })
 }
 

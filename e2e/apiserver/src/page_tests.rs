@@ -13,7 +13,7 @@ fn nodes(names: &[&str]) -> Vec<Value> {
 #[test]
 fn pages_follow_the_keys_and_keep_the_first_resource_version() {
     let all = nodes(&["a", "b", "c", "d", "e"]);
-    let first = page(all.clone(), 40, Some("2"), None).unwrap();
+    let first = page(all.iter(), 40, Some("2"), None).unwrap();
     assert_eq!(
         first,
         Page {
@@ -24,7 +24,7 @@ fn pages_follow_the_keys_and_keep_the_first_resource_version() {
     );
     // "b" deleted and "bb" added meanwhile, at a later resourceVersion
     let now = nodes(&["a", "bb", "c", "d", "e"]);
-    let second = page(now.clone(), 44, Some("2"), Some("40:/b")).unwrap();
+    let second = page(now.iter(), 44, Some("2"), Some("40:/b")).unwrap();
     assert_eq!(
         second,
         Page {
@@ -33,7 +33,7 @@ fn pages_follow_the_keys_and_keep_the_first_resource_version() {
             next: Some(("40:/c".to_owned(), 2))
         }
     );
-    let last = page(now, 44, Some("2"), Some("40:/c")).unwrap();
+    let last = page(now.iter(), 44, Some("2"), Some("40:/c")).unwrap();
     assert_eq!(
         last,
         Page {
@@ -49,7 +49,7 @@ fn no_limit_or_zero_is_everything_and_bad_parameters_are_400s() {
     let all = nodes(&["a", "b"]);
     for limit in [None, Some("0"), Some("2"), Some("500")] {
         assert_eq!(
-            page(all.clone(), 7, limit, None).unwrap(),
+            page(all.iter(), 7, limit, None).unwrap(),
             Page {
                 items: all.clone(),
                 rv: 7,
@@ -65,7 +65,7 @@ fn no_limit_or_zero_is_everything_and_bad_parameters_are_400s() {
         (None, Some("3:a")),
     ] {
         assert_eq!(
-            page(all.clone(), 7, limit, token).unwrap_err().code,
+            page(all.iter(), 7, limit, token).unwrap_err().code,
             400,
             "{limit:?} {token:?}"
         );
@@ -75,13 +75,13 @@ fn no_limit_or_zero_is_everything_and_bad_parameters_are_400s() {
 #[test]
 fn namespaced_keys_order_by_namespace_first() {
     // ("a", "z") < ("a-x", "a") as the store's keys order, though "a-x/a" < "a/z" as text
-    let items = vec![
+    let items = [
         json!({"metadata": {"namespace": "a", "name": "z"}}),
         json!({"metadata": {"namespace": "a-x", "name": "a"}}),
     ];
-    let first = page(items.clone(), 3, Some("1"), None).unwrap();
+    let first = page(items.iter(), 3, Some("1"), None).unwrap();
     assert_eq!(first.next, Some(("3:a/z".to_owned(), 1)));
-    let second = page(items, 3, Some("1"), Some("3:a/z")).unwrap();
+    let second = page(items.iter(), 3, Some("1"), Some("3:a/z")).unwrap();
     assert_eq!(
         second.items,
         vec![json!({"metadata": {"namespace": "a-x", "name": "a"}})]

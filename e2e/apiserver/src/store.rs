@@ -311,6 +311,25 @@ impl Store {
         (items, rv)
     }
 
+    /// Runs `f` over the objects of `res` (in `ns` when given), in key order and storage form,
+    /// with the list resourceVersion, under the store's lock: a page of a list is copied out
+    /// without copying the rest.
+    pub fn scan<R>(
+        &self,
+        res: &ResourceDef,
+        ns: Option<&str>,
+        f: impl FnOnce(&mut dyn Iterator<Item = &Value>, u64) -> R,
+    ) -> R {
+        let mut inner = self.lock();
+        let rv = inner.rv;
+        let mut items = inner
+            .bucket(res)
+            .iter()
+            .filter(|((ons, _), _)| ns.is_none_or(|n| n == ons))
+            .map(|(_, e)| &e.object);
+        f(&mut items, rv)
+    }
+
     /// One object in storage form.
     pub fn get(&self, res: &ResourceDef, ns: Option<&str>, name: &str) -> ApiResult<Value> {
         let mut inner = self.lock();
