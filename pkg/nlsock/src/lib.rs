@@ -133,20 +133,30 @@ impl<P: Family> Socket<P> {
         let mut out = Zeroizing::new(vec![0u8; req.buffer_len()]);
         req.serialize(&mut out);
         self.sock.send(&out, 0).map_err(Error::Socket)?;
-        let replies = self.receive();
-        self.buf.zeroize();
+        let mut written = 0;
+        let replies = self.receive(&mut written);
+        self.wipe(written);
         replies
     }
 
-    /// Reads datagrams until the exchange of `self.seq` is complete.
-    fn receive<M: Message<P>>(&mut self) -> Result<Vec<M>, Error> {
+    /// Zeroes the first `written` bytes of the receive buffer and leaves it holding those
+    /// zeros: every datagram is read from the buffer's start, so that covers all the exchange's
+    /// replies, without wiping the whole capacity (128 KiB of volatile writes, about 40 µs, on
+    /// every request).
+    fn wipe(&mut self, written: usize) {
+        self.buf.resize(written.min(self.buf.capacity()), 0);
+        self.buf.as_mut_slice().zeroize();
+    }
+
+    /// Reads datagrams until the exchange of `self.seq` is complete; `written` ends as the
+    /// longest datagram read into the buffer.
+    fn receive<M: Message<P>>(&mut self, written: &mut usize) -> Result<Vec<M>, Error> {
         let mut replies = Vec::new();
         loop {
             self.buf.clear();
-            let size = self
-                .sock
-                .recv(&mut self.buf, nix::libc::MSG_TRUNC)
-                .map_err(Error::Socket)?;
+            let received = self.sock.recv(&mut self.buf, nix::libc::MSG_TRUNC);
+            *written = (*written).max(self.buf.len());
+            let size = received.map_err(Error::Socket)?;
             if size > self.buf.len() {
                 // A stale reply is reported as such, even when it is also too large.
                 exchange::check_first_sequence(&self.buf, self.seq)?;
@@ -161,3 +171,7 @@ impl<P: Family> Socket<P> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "wipe_tests.rs"]
+mod wipe_tests;
