@@ -78,7 +78,7 @@ iperf() {  # side netns dst port device -> Gbit/s received; the run's retransmit
         || { cat "$WORK/iperf.json" >&2; echo "throughput: iperf3 to $3 failed" >&2; exit 1; }
     tx1=$(ip netns exec "$N1" cat "/sys/class/net/$5/statistics/tx_packets")
     rx1=$(ip netns exec "$N2" cat "/sys/class/net/$5/statistics/rx_packets")
-    awk -v a=$((tx1 - tx0)) -v b=$((rx1 - rx0)) 'BEGIN { printf "%.2f\n", a > 0 ? (a - b) * 100 / a : 0 }' >> "$WORK/$1.loss"
+    awk -v a=$((tx1 - tx0)) -v b=$((rx1 - rx0)) 'BEGIN { printf "%.2f\n", (a > 0 ? (a - b) * 100 / a : 0) }' >> "$WORK/$1.loss"
     python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]; print(e["sum_sent"].get("retransmits", 0), file=open(sys.argv[2], "a")); print(e["sum_received"]["bits_per_second"] / 1e9)' \
         "$WORK/iperf.json" "$WORK/$1.retr"
 }
@@ -120,8 +120,9 @@ Re-run only this part: \`bash e2e/bench/throughput.sh /tmp/out\`.
 Retransmits are iperf3's count at the sender; the loss is n1's wireguard device's transmitted
 packets less n2's received ones over the run, as a share of the first (packets wireguard-go
 dropped on the way: its queues, the UDP socket buffers). Both paths lose packets inside
-wireguard-go at this rate, so TCP's throughput is set by how fast the two wireguard-go
-processes get through their packets on the two shared cores; the pod path's extra per-packet
-work (forwarding, the bridge, the pods' veths) comes out of the same two cores.
+wireguard-go: the two userspace wireguard-go processes and both TCP ends share the machine's
+cores, each packet costs wireguard-go a TUN read or write (Debian's wireguard-go has no TUN
+offloads), and the pod path's extra per-packet work (forwarding, the bridge, the pods' veths)
+comes out of the same cores.
 EOF
 echo "throughput: wrote $OUT/throughput.md" >&2
