@@ -337,21 +337,30 @@ fn table_response(table: &Value) -> Response {
         .into_response()
 }
 
+/// Runs `f` over the objects of `res` that the request's label and field selectors match, with
+/// the list resourceVersion, under the store's lock (see `Store::scan`).
+fn scan_selected<R>(
+    st: &Arc<AppState>,
+    res: &ResourceDef,
+    ns: Option<&str>,
+    req: &Request,
+    f: impl FnOnce(&mut dyn Iterator<Item = &Value>, u64) -> R,
+) -> ApiResult<R> {
+    let (labels, fields) = req.selectors()?;
+    Ok(st.store.scan(res, ns, |items, rv| {
+        let mut items = items.filter(|o| labels.matches(o) && fields.matches(o));
+        f(&mut items, rv)
+    }))
+}
+
+/// The objects of `res` the request selects, copied out, and the list resourceVersion.
 fn selected(
     st: &Arc<AppState>,
     res: &ResourceDef,
     ns: Option<&str>,
     req: &Request,
 ) -> ApiResult<(Vec<Value>, u64)> {
-    let (labels, fields) = req.selectors()?;
-    let (items, rv) = st.store.list(res, ns);
-    Ok((
-        items
-            .into_iter()
-            .filter(|o| labels.matches(o) && fields.matches(o))
-            .collect(),
-        rv,
-    ))
+    scan_selected(st, res, ns, req, |items, rv| (items.cloned().collect(), rv))
 }
 
 fn list(
@@ -364,11 +373,9 @@ fn list(
         let (items, rv) = selected(st, res, ns, req)?;
         return Ok(table_response(&crate::table::render(res, &items, rv)));
     }
-    let (labels, fields) = req.selectors()?;
-    let page = st.store.scan(res, ns, |items, rv| {
-        let items = items.filter(|o| labels.matches(o) && fields.matches(o));
+    let page = scan_selected(st, res, ns, req, |items, rv| {
         crate::page::page(items, rv, req.param("limit"), req.param("continue"))
-    })?;
+    })??;
     let items: Vec<Value> = page.items.iter().map(|o| to_view(res, o)).collect();
     let mut meta = json!({"resourceVersion": page.rv.to_string()});
     if let Some((token, remaining)) = page.next {

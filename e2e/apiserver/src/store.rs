@@ -300,15 +300,7 @@ impl Store {
 
     /// All objects of `res` (in `ns` when given), in storage form, and the list resourceVersion.
     pub fn list(&self, res: &ResourceDef, ns: Option<&str>) -> (Vec<Value>, u64) {
-        let mut inner = self.lock();
-        let rv = inner.rv;
-        let items = inner
-            .bucket(res)
-            .iter()
-            .filter(|((ons, _), _)| ns.is_none_or(|n| n == ons))
-            .map(|(_, e)| e.object.clone())
-            .collect();
-        (items, rv)
+        self.scan(res, ns, |items, rv| (items.cloned().collect(), rv))
     }
 
     /// Runs `f` over the objects of `res` (in `ns` when given), in key order and storage form,
