@@ -1,5 +1,6 @@
-//! The kube-rs [`Cluster`]: watches over Nodes and Peers into [`LiveStore`]s, server-side apply of kg's own
-//! annotations under one field manager, and core/v1 Events (one per distinct problem). Does I/O.
+//! The kube-rs [`Cluster`]: watches over Nodes and Peers into [`LiveStore`]s, server-side apply
+//! of kg's own annotations under one field manager, and core/v1 Events (one per distinct
+//! problem). Does I/O.
 //!
 //! A missing Peer CRD is not fatal: the Peer watch keeps retrying with backoff, is reported in
 //! the log and through [`ClusterView::peers_synced`], and node meshing carries on.
