@@ -34,16 +34,23 @@ healthy() {
     poll 30 status_line_is 3/3 || { "$RUN" kgctl status -o wide | sed -n '/^Mesh health/,$p'; return 1; }
     # kg reads its peers' handshakes every 5 s: poll through a few reads
     poll 20 no_problems || { "$RUN" kgctl check --probe; return 1; }
-    local wide; wide=$("$RUN" kgctl status -o wide | sed -n '/^Mesh health/,$p')
-    echo "measured: kgctl status -o wide on the healthy lab:" >&2; sed 's/^/  /' <<< "$wide" >&2
+    # a node's pod path is probed from the first round after its first pod (its CNI bridge):
+    # the pods came up just before, so its round trips may be a round or two away
+    poll 10 round_trips || { echo "no round trips for every node: $(wide_health)"; lab_state; return 1; }
+    echo "measured: kgctl status -o wide on the healthy lab:" >&2; wide_health | sed 's/^/  /' >&2
+}
+wide_health() { "$RUN" kgctl status -o wide | sed -n '/^Mesh health/,$p'; }
+round_trips() {  # every node reachable, probed by both others, with a host and a pod round trip
+    local wide n; wide=$(wide_health)
     for n in n1 n2 n3; do
-        grep -qE "^$n +reachable +2 +[0-9.]+ms +[0-9.]+ms +-$" <<< "$wide" || { echo "no round trips for $n: $wide"; lab_state; return 1; }
+        grep -qE "^$n +reachable +2 +[0-9.]+ms +[0-9.]+ms +-$" <<< "$wide" || return 1
     done
 }
 lab_state() {  # for a post-mortem: each kg's view of the other nodes' paths, the pod gateways, routes
     local i j
     for i in 1 2 3; do
-        echo "n$i /mesh-health: $("$RUN" http "$i" /mesh-health | tail -n +2 | jq -c '[.peers[] | .node as $n | .paths[] | {node: $n, path, address, reachable, error}]')"
+        echo "n$i /mesh-health: $("$RUN" http "$i" /mesh-health | tail -n +2 | jq -c '[.peers[] | .node as $n | .paths[] | {node: $n, path, address, reachable, lastProbe, error}]')"
+        echo "n$i /identity: $("$RUN" http "$i" /identity | tail -n +2 | jq -c .)"
         echo "n$i kube-bridge: $(nsx "n$i" ip -br addr show dev kube-bridge 2>&1)"
         for j in 1 2 3; do
             [ "$i" = "$j" ] || echo "n$i route to n$j's pod gateway: $(nsx "n$i" ip -4 route get "10.42.$j.1" 2>&1 | head -n 1)"
