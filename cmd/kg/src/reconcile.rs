@@ -217,6 +217,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
         local::overlay(me, self.dp.public_key(), &discovered, now());
         me.cni_compatibility_ip = self.cni_compatibility_ip(observed).map(|n| n.addr());
         me.implementation = Implementation::KiloRs;
+        let raw_me = me.clone();
         let snapshot = Snapshot {
             nodes,
             peers: view.peers.clone(),
@@ -230,8 +231,8 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
             portmap: f.cni_bin_dir.join("portmap").exists(),
             cilium_tunl: observed.cilium_tunl,
         };
-        let topo = match Topology::new(
-            &snapshot,
+        let topo = match Topology::from_snapshot(
+            snapshot,
             &settings.hostname,
             settings.granularity,
             settings.subnet,
@@ -242,7 +243,7 @@ impl<C: Cluster, D: Dataplane> Reconciler<C, D> {
                 return None;
             }
         };
-        let plan = kilo_mesh::plan::plan_for(&topo, &snapshot, &settings, &facts);
+        let plan = kilo_mesh::plan::plan_for(&topo, Some(&raw_me), &settings, &facts);
         Some((topo, plan, discovered))
     }
 

@@ -241,6 +241,17 @@ impl Topology {
         granularity: Granularity,
         subnet: Ipv4Net,
     ) -> Result<Self, TopologyError> {
+        Self::from_snapshot(snapshot.clone(), local, granularity, subnet)
+    }
+
+    /// [`Topology::new`] taking the snapshot: its nodes become the topology's, so a caller that
+    /// has no further use for them never holds two copies (kg at thousands of Nodes).
+    pub fn from_snapshot(
+        snapshot: Snapshot,
+        local: &NodeName,
+        granularity: Granularity,
+        subnet: Ipv4Net,
+    ) -> Result<Self, TopologyError> {
         let (snapshot, rejected) = guard::sanitize(snapshot, local, subnet);
         let Snapshot { nodes, peers, now } = snapshot;
         let nodes = members(nodes, now, local)?;

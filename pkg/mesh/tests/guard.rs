@@ -400,7 +400,7 @@ proptest! {
             let Ok(p) = kilo_mesh::plan::plan(&s, &settings, &Default::default()) else { continue };
             // Every endpoint and status address (the guard never changes them), and every
             // internal IP the guard let a node keep (a refused one is nobody's address).
-            let (clean, _) = kilo_mesh::guard::sanitize(&s, &me.name, settings.subnet);
+            let (clean, _) = kilo_mesh::guard::sanitize(s.clone(), &me.name, settings.subnet);
             let kept: BTreeSet<IpAddr> = clean.nodes.iter()
                 .flat_map(|n| n.internal_ips.iter().map(IpNet::addr))
                 .collect();

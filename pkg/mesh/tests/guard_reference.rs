@@ -440,7 +440,7 @@ proptest! {
     fn the_indexed_guard_refuses_what_the_reference_refuses(s in cluster(), local in 0_usize..8) {
         let subnet: Ipv4Net = "10.4.0.0/16".parse().unwrap();
         let local = s.nodes[local % s.nodes.len()].name.clone();
-        let (got, got_rejected) = guard::sanitize(&s, &local, subnet);
+        let (got, got_rejected) = guard::sanitize(s.clone(), &local, subnet);
         let (want, want_rejected) = reference::sanitize(&s, &local, subnet);
         prop_assert_eq!(got_rejected, want_rejected);
         prop_assert_eq!(got, want);
@@ -504,7 +504,7 @@ fn literal_cluster_gives_the_reference_refusals() {
     };
     let local: NodeName = "n2".parse().unwrap();
     let subnet: Ipv4Net = "10.4.0.0/16".parse().unwrap();
-    let (_, rejected) = guard::sanitize(&s, &local, subnet);
+    let (_, rejected) = guard::sanitize(s.clone(), &local, subnet);
     let lines: Vec<String> = rejected.iter().map(|r| r.warning().message).collect();
     assert_eq!(
         lines,

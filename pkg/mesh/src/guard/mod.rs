@@ -131,11 +131,15 @@ pub fn reserved(net: &IpNet) -> Option<String> {
 /// values, then the other nodes by name.
 #[must_use]
 pub fn sanitize(
-    snapshot: &Snapshot,
+    snapshot: Snapshot,
     local: &NodeName,
     subnet: Ipv4Net,
 ) -> (Snapshot, Vec<Rejected>) {
-    let mut nodes = snapshot.nodes.clone();
+    let Snapshot {
+        mut nodes,
+        peers,
+        now,
+    } = snapshot;
     nodes.sort_by(|a, b| (&a.name != local, &a.name).cmp(&(&b.name != local, &b.name)));
     let mut out = Vec::new();
     keys(&mut nodes, &mut out);
@@ -145,19 +149,13 @@ pub fn sanitize(
     compatibility_ips(&mut nodes, &owners, subnet, &mut out);
     let protected = Protected::of(&nodes, true);
     allowed_location_ips(&mut nodes, &protected, &mut out);
-    let peers = snapshot
-        .peers
+    let peers = peers
         .iter()
         .map(|p| peer(p, (&protected, &nodes), subnet, &mut out))
         .collect();
     out.sort();
     out.dedup();
-    let snapshot = Snapshot {
-        nodes,
-        peers,
-        now: snapshot.now,
-    };
-    (snapshot, out)
+    (Snapshot { nodes, peers, now }, out)
 }
 
 fn reject(node: &Node, field: &'static str, value: impl ToString, reason: String) -> Rejected {

@@ -108,25 +108,24 @@ pub fn plan(
         settings.granularity,
         settings.subnet,
     )?;
-    Ok(plan_for(&topo, snapshot, settings, facts))
+    let raw_me = snapshot.nodes.iter().find(|n| n.name == settings.hostname);
+    Ok(plan_for(&topo, raw_me, settings, facts))
 }
 
-/// Computes the plan from an existing topology (`kgctl` shows both).
+/// Computes the plan from an existing topology (`kgctl` shows both). `raw_me` is the local
+/// node as the snapshot had it, before the topology's checks refused any of its values (its
+/// egress IPs are judged from what it asked for); `None` takes the topology's.
 #[must_use]
 pub fn plan_for(
     topo: &crate::topology::Topology,
-    snapshot: &crate::node::Snapshot,
+    raw_me: Option<&crate::node::Node>,
     settings: &Settings,
     facts: &LocalFacts,
 ) -> NodePlan {
     let me = topo.local_node();
     let seg = topo.local_segment();
     let (network, mut warnings) = routes::network_plan(topo, settings, facts);
-    let raw_me = snapshot
-        .nodes
-        .iter()
-        .find(|n| n.name == me.name)
-        .unwrap_or(me);
+    let raw_me = raw_me.unwrap_or(me);
     let egress = egress_status(raw_me, facts);
     let firewall = firewall::firewall_plan(
         topo,
