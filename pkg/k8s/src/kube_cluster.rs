@@ -27,10 +27,6 @@ use crate::store::{Change, LiveStore};
 /// The field manager kg uses for server-side apply.
 pub const FIELD_MANAGER: &str = "kg";
 
-/// The longest a cluster change waits for a Node list in progress to end (a list that keeps
-/// failing must not hold the mesh back; the first list is awaited separately).
-pub const LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// A live cluster connection.
 #[derive(Clone)]
 pub struct KubeCluster {
@@ -192,16 +188,8 @@ impl Cluster for KubeCluster {
         view
     }
 
-    /// A change that arrives while the Nodes are being re-listed (the Peers' small list ends
-    /// first after an API server restart) waits for the Nodes' list to end, up to
-    /// [`LIST_WAIT`]: a pass run mid-list would plan from the old and new objects at once and
-    /// hold its own copies beside the list being decoded (kg's memory peak at 5 000 Nodes).
-    /// Dropping this future mid-wait loses nothing: the list's end wakes the mesh again.
     async fn changed(&self) {
         self.notify.notified().await;
-        if self.nodes.is_listing() {
-            let _ = tokio::time::timeout(LIST_WAIT, self.nodes.wait_until_listed()).await;
-        }
     }
 
     async fn publish(

@@ -41,8 +41,6 @@ struct Inner<K> {
 pub struct LiveStore<K> {
     inner: Arc<RwLock<Inner<K>>>,
     ready: watch::Sender<bool>,
-    /// A list is in progress: from its `Init` to its `InitDone`.
-    listing: watch::Sender<bool>,
 }
 
 impl<K> Clone for LiveStore<K> {
@@ -50,7 +48,6 @@ impl<K> Clone for LiveStore<K> {
         Self {
             inner: self.inner.clone(),
             ready: self.ready.clone(),
-            listing: self.listing.clone(),
         }
     }
 }
@@ -63,7 +60,6 @@ impl<K> Default for LiveStore<K> {
                 generation: 0,
             })),
             ready: watch::Sender::new(false),
-            listing: watch::Sender::new(false),
         }
     }
 }
@@ -93,8 +89,6 @@ impl<K: Resource> LiveStore<K> {
             }
             Event::Init => {
                 inner.generation += 1;
-                drop(inner);
-                self.listing.send_replace(true);
                 Change::Listing
             }
             Event::InitApply(object) => {
@@ -106,7 +100,6 @@ impl<K: Resource> LiveStore<K> {
                 let generation = inner.generation;
                 inner.objects.retain(|_, e| e.generation == generation);
                 drop(inner);
-                self.listing.send_replace(false);
                 self.ready.send_replace(true);
                 Change::Objects
             }
@@ -151,21 +144,6 @@ impl<K: Resource> LiveStore<K> {
         let mut ready = self.ready.subscribe();
         // the sender lives in `self`, so the channel cannot close while this waits
         let _ = ready.wait_for(|r| *r).await;
-    }
-
-    /// Whether a list is in progress (a first list, or a re-list after the watch lost its
-    /// place); the watch starts one before its first request, so a watch that keeps failing
-    /// stays listing.
-    #[must_use]
-    pub fn is_listing(&self) -> bool {
-        *self.listing.borrow()
-    }
-
-    /// Waits until no list is in progress (at once if none is).
-    pub async fn wait_until_listed(&self) {
-        let mut listing = self.listing.subscribe();
-        // as in wait_until_ready: the sender outlives the wait
-        let _ = listing.wait_for(|l| !*l).await;
     }
 }
 

@@ -139,35 +139,3 @@ async fn ready_only_after_the_first_list_is_done() {
         .await
         .unwrap_or_else(|_| panic!("not ready during a re-list"));
 }
-
-#[tokio::test]
-async fn listing_from_init_to_init_done_and_waiters_wake_at_its_end() {
-    let store: LiveStore<Node> = LiveStore::new();
-    assert!(!store.is_listing(), "listing before the watch started one");
-    store.apply(Event::Init);
-    assert!(store.is_listing());
-    store.apply(Event::InitApply(node("a", "1")));
-    assert!(store.is_listing(), "a page does not end the list");
-    // a waiter parked mid-list wakes when the list ends, not before
-    let waiter = tokio::spawn({
-        let store = store.clone();
-        async move { store.wait_until_listed().await }
-    });
-    tokio::task::yield_now().await;
-    assert!(!waiter.is_finished(), "the waiter woke mid-list");
-    store.apply(Event::InitDone);
-    tokio::time::timeout(Duration::from_secs(10), waiter)
-        .await
-        .unwrap_or_else(|_| panic!("the waiter did not wake at the list's end"))
-        .unwrap_or_else(|e| panic!("the waiter failed: {e}"));
-    assert!(!store.is_listing());
-    // events after the list leave it listed; a re-list starts listing again
-    store.apply(Event::Apply(node("b", "2")));
-    assert!(!store.is_listing());
-    store.apply(Event::Init);
-    assert!(store.is_listing());
-    store.apply(Event::InitDone);
-    tokio::time::timeout(Duration::from_secs(10), store.wait_until_listed())
-        .await
-        .unwrap_or_else(|_| panic!("listing after the re-list ended"));
-}
